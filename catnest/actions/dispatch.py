@@ -1,0 +1,35 @@
+"""The one place where action results and errors become envelopes."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+from catnest.actions.context import ActionContext
+from catnest.onebot import envelope
+from catnest.onebot.errors import ActionError, Retcode
+from catnest.onebot.registry import Registry
+
+log = logging.getLogger("catnest.actions")
+
+
+async def run_action(
+    registry: Registry[ActionContext], ctx: ActionContext, action: Any, params: Any, echo: Any
+) -> dict[str, Any]:
+    """Run one action call and return its envelope; never raises for the client's mistakes.
+
+    Unexpected failures answer 1200 with a request id that the log line carries too, so an
+    operator can find the stack trace without it ever reaching the wire.
+    """
+    try:
+        data = await registry.call(ctx, action, params)
+    except ActionError as exc:
+        return envelope.failed(exc.retcode, exc.message, echo)
+    except Exception:
+        request_id = secrets.token_hex(6)
+        log.exception("action %r failed (request %s)", action, request_id)
+        return envelope.failed(
+            Retcode.INTERNAL, f"internal error (request {request_id}); see the server log", echo
+        )
+    return envelope.ok(data, echo)

@@ -1,0 +1,140 @@
+"""OneBot 11 shapes of world records, as NapCat builds them (napcat-api.md §5, helper/data.ts)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from catnest.actions.context import MessageFormat
+from catnest.store.records import Account, Friend, Group, Member, StoredMessage
+from catnest.world.chat import CHAT_GROUP, CHAT_TEMP
+
+
+def message_object(msg: StoredMessage, *, self_id: int, fmt: MessageFormat) -> dict[str, Any]:
+    """The OB11 message object `self_id` sees for `msg`, in array or string form.
+
+    Unlike NapCat's `lastestMsg`, `message_id`, `message_seq` and `real_id` are always present
+    (DESIGN.md §2); they all carry the persistent short id, `real_seq` the conversation seq.
+    """
+    is_self = msg.sender_uin == self_id
+    is_group = msg.chat_type == CHAT_GROUP
+    sender: dict[str, Any] = {
+        "user_id": msg.sender_uin,
+        "nickname": msg.sender_nickname,
+        "card": msg.sender_card if is_group else "",
+    }
+    if is_group:
+        sender["role"] = msg.sender_role
+        if msg.sender_title:
+            sender["title"] = msg.sender_title
+    obj: dict[str, Any] = {
+        "self_id": self_id,
+        "user_id": msg.sender_uin,
+        "time": msg.time,
+        "message_id": msg.message_id,
+        "message_seq": msg.message_id,
+        "real_id": msg.message_id,
+        "real_seq": str(msg.seq),
+        "message_type": "group" if is_group else "private",
+        "sender": sender,
+        "raw_message": msg.raw_message,
+        "font": 14,
+        "sub_type": "normal" if is_group else ("group" if msg.chat_type == CHAT_TEMP else "friend"),
+        # Stored segments are already canonical JSON: embed them without decoding.
+        "message": msg.raw_message if fmt == "string" else orjson.Fragment(msg.segments_json),
+        "message_format": fmt,
+        "post_type": "message_sent" if is_self else "message",
+    }
+    if is_self:
+        obj["message_sent_type"] = "self"
+    if is_group:
+        obj["group_id"] = msg.group_id
+        obj["group_name"] = msg.group_name
+    else:
+        if msg.chat_type == CHAT_TEMP:
+            obj["temp_source"] = 0
+            obj["group_id"] = msg.temp_group_id
+        if msg.pair is not None:
+            a, b = msg.pair
+            obj["target_id"] = b if a == self_id else a
+    return obj
+
+
+def friend_object(friend: Friend) -> dict[str, Any]:
+    """A friend as `get_friend_list` returns it."""
+    account = friend.account
+    return {
+        "birthday_year": 0,
+        "birthday_month": 0,
+        "birthday_day": 0,
+        "user_id": account.uin,
+        "age": account.age,
+        "phone_num": "",
+        "email": "",
+        "category_id": friend.category_id,
+        "nickname": account.nickname,
+        "remark": friend.remark or account.nickname,
+        "sex": account.sex,
+        "level": 0,
+    }
+
+
+def stranger_object(account: Account, remark: str) -> dict[str, Any]:
+    """A user profile as `get_stranger_info` returns it."""
+    return {
+        "user_id": account.uin,
+        "uid": f"u_{account.uin}",
+        "uin": str(account.uin),
+        "nickname": account.nickname,
+        "age": account.age,
+        "qid": "",
+        "qqLevel": 0,
+        "level": 0,
+        "sex": account.sex,
+        "long_nick": account.sign,
+        "reg_time": account.created_at,
+        "is_vip": False,
+        "is_years_vip": False,
+        "vip_level": 0,
+        "remark": remark,
+        "status": 10,
+        "login_days": 0,
+    }
+
+
+def group_object(group: Group) -> dict[str, Any]:
+    """A group as `get_group_list` / `get_group_info` return it."""
+    return {
+        "group_all_shut": -1 if group.whole_ban else 0,
+        "group_remark": "",
+        "group_id": group.group_id,
+        "group_name": group.name,
+        "member_count": group.member_count,
+        "max_member_count": group.max_member_count,
+    }
+
+
+def member_object(member: Member) -> dict[str, Any]:
+    """A group member as `get_group_member_info` / `_list` return it."""
+    account = member.account
+    return {
+        "group_id": member.group_id,
+        "user_id": account.uin,
+        "nickname": account.nickname,
+        "card": member.card,
+        "sex": account.sex,
+        "age": account.age,
+        "area": "",
+        "level": "0",
+        "qq_level": 0,
+        "join_time": member.join_time,
+        "last_sent_time": member.last_sent_time,
+        "title_expire_time": 0,
+        "unfriendly": False,
+        "card_changeable": True,
+        "is_robot": account.is_bot,
+        "shut_up_timestamp": member.shut_up_until,
+        "role": member.role,
+        "title": member.title,
+    }

@@ -1,0 +1,73 @@
+"""The store interface every engine implements, and the transaction handle queries use."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
+Row = tuple[Any, ...]
+
+
+class Txn(Protocol):
+    """A handle on one transaction (or, for reads, one connection).
+
+    SQL uses `?` placeholders; engines whose driver wants another paramstyle convert it.
+    """
+
+    dialect: str
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run a statement and return the number of rows it changed."""
+        ...
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement once per row of parameters."""
+        ...
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        """Run a query and return its first row, or None."""
+        ...
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Run a query and return all its rows."""
+        ...
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once the transaction has committed (never if it rolls back)."""
+        ...
+
+
+TxnFn = Callable[[Txn], Awaitable[T]]
+
+
+class StoreTooNew(RuntimeError):
+    """The database was written by a newer Catnest than this one."""
+
+
+class Engine(ABC):
+    """A database: reads that may run concurrently, and serialised write transactions."""
+
+    dialect: str
+    location: str
+
+    @abstractmethod
+    async def start(self) -> None:
+        """Open connections and apply pending migrations."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Finish queued writes and close every connection."""
+
+    @abstractmethod
+    async def read(self, fn: TxnFn[T]) -> T:
+        """Run a read-only function against a consistent view of committed data."""
+
+    @abstractmethod
+    async def write(self, desc: str, fn: TxnFn[T]) -> T:
+        """Run `fn` in one write transaction; return once it has durably committed.
+
+        `desc` names the transaction in logs. Callbacks registered with `after_commit` run
+        after the commit and before this returns.
+        """

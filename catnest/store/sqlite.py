@@ -1,0 +1,206 @@
+"""The SQLite engine: one writer task batching transactions, reads straight on the loop.
+
+Writes queue to a single writer (Datasette's write-thread idea) so SQLite never reports
+"database is locked"; the writer groups queued transactions into one commit, each inside its own
+savepoint, so a failing transaction rolls back alone while the others share one fsync.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from catnest.store.engine import Engine, Row, T, TxnFn
+from catnest.store.migrate import check_compatible, load_migrations, split_statements
+
+log = logging.getLogger(__name__)
+
+# Transactions per group commit: bounds the latency one slow batch adds to the next writer.
+_MAX_BATCH = 128
+
+
+class SQLiteTxn:
+    """A transaction handle on one sqlite3 connection (statements run synchronously)."""
+
+    dialect = "sqlite"
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self.callbacks: list[Callable[[], None]] = []
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return self._conn.execute(sql, params).rowcount
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._conn.executemany(sql, rows)
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        row: Row | None = self._conn.execute(sql, params).fetchone()
+        return row
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return self._conn.execute(sql, params).fetchall()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self.callbacks.append(callback)
+
+
+@dataclass(slots=True)
+class _Job:
+    desc: str
+    fn: TxnFn[Any]
+    future: asyncio.Future[Any]
+    result: Any = None
+    error: BaseException | None = None
+    callbacks: list[Callable[[], None]] = field(default_factory=list)
+
+
+def _connect(path: str, *, synchronous: str) -> sqlite3.Connection:
+    # isolation_level=None: we issue BEGIN/COMMIT ourselves; check_same_thread=False because a
+    # durable commit's fsync runs on a helper thread while the loop goes on.
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+class SQLiteEngine(Engine):
+    """SQLite file in WAL mode with foreign keys on and a busy timeout on every connection."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: Path, *, durability: str = "normal") -> None:
+        self.path = path
+        self.location = str(path)
+        # WAL + NORMAL survives a process crash (the OS holds the written WAL); FULL adds an
+        # fsync per commit so power loss cannot take an acknowledged write either.
+        self._synchronous = "FULL" if durability == "full" else "NORMAL"
+        self._writer_conn: sqlite3.Connection | None = None
+        self._reader_conn: sqlite3.Connection | None = None
+        self._queue: asyncio.Queue[_Job | None] = asyncio.Queue()
+        self._writer_task: asyncio.Task[None] | None = None
+        self._fsync_thread: ThreadPoolExecutor | None = None
+
+    async def start(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer_conn = _connect(str(self.path), synchronous=self._synchronous)
+        self._migrate(self._writer_conn)
+        self._reader_conn = _connect(str(self.path), synchronous=self._synchronous)
+        if self._synchronous == "FULL":
+            self._fsync_thread = ThreadPoolExecutor(1, thread_name_prefix="catnest-commit")
+        self._writer_task = asyncio.get_running_loop().create_task(self._write_loop())
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        migrations = load_migrations("sqlite")
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)"
+        )
+        applied = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+        current = int(applied.fetchone()[0])
+        check_compatible(current, len(migrations), self.location)
+        for migration in migrations[current:]:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in split_statements(migration.sql):
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    (migration.version, migration.name, int(time.time())),
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            log.info("applied migration %04d_%s", migration.version, migration.name)
+
+    async def close(self) -> None:
+        if self._writer_task is not None:
+            await self._queue.put(None)
+            await self._writer_task
+            self._writer_task = None
+        if self._fsync_thread is not None:
+            self._fsync_thread.shutdown(wait=True)
+        for conn in (self._writer_conn, self._reader_conn):
+            if conn is not None:
+                conn.close()
+        self._writer_conn = self._reader_conn = None
+
+    async def read(self, fn: TxnFn[T]) -> T:
+        assert self._reader_conn is not None, "engine not started"
+        return await fn(SQLiteTxn(self._reader_conn))
+
+    async def write(self, desc: str, fn: TxnFn[T]) -> T:
+        if self._writer_task is None:
+            raise RuntimeError("engine not started")
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Job(desc, fn, future))
+        return await future
+
+    async def _write_loop(self) -> None:
+        stopping = False
+        while not stopping:
+            first = await self._queue.get()
+            if first is None:
+                break
+            batch = [first]
+            while len(batch) < _MAX_BATCH and not self._queue.empty():
+                job = self._queue.get_nowait()
+                if job is None:
+                    stopping = True
+                    break
+                batch.append(job)
+            await self._run_batch(batch)
+
+    async def _run_batch(self, batch: list[_Job]) -> None:
+        conn = self._writer_conn
+        assert conn is not None
+        conn.execute("BEGIN IMMEDIATE")
+        for job in batch:
+            txn = SQLiteTxn(conn)
+            conn.execute("SAVEPOINT job")
+            try:
+                job.result = await job.fn(txn)
+                job.callbacks = txn.callbacks
+                conn.execute("RELEASE job")
+            except BaseException as exc:
+                conn.execute("ROLLBACK TO job")
+                conn.execute("RELEASE job")
+                job.error = exc
+        try:
+            if self._fsync_thread is not None:
+                loop = asyncio.get_running_loop()
+                await loop.run_in_executor(self._fsync_thread, conn.execute, "COMMIT")
+            else:
+                conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            log.error("commit of %d transactions failed: %s", len(batch), exc)
+            for job in batch:
+                if not job.future.done():
+                    job.future.set_exception(exc)
+            return
+        for job in batch:
+            if job.error is None:
+                for callback in job.callbacks:
+                    try:
+                        callback()
+                    except Exception:
+                        log.exception("after-commit callback of %s failed", job.desc)
+            if job.future.done():  # the caller went away; the write stands
+                continue
+            if job.error is not None:
+                job.future.set_exception(job.error)
+            else:
+                job.future.set_result(job.result)

@@ -1,0 +1,1 @@
+"""Wire transports: each authenticates, bounds, parses, calls the registry and encodes."""

@@ -1,0 +1,1 @@
+"""The QQ side: accounts, friends, groups, conversations, messages and their rules."""
