@@ -16,7 +16,8 @@ import msgspec
 
 from catnest.limits import Limits
 
-Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
+# 0 asks the OS for a free port (used by tests and the pytest plugin).
+Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
 Uin = Annotated[int, msgspec.Meta(ge=10000, le=2**63 - 1)]
 
 # NapCat reports its own version here; NapCat-targeted clients compare it loosely.
@@ -90,6 +91,8 @@ def _explain(exc: msgspec.ValidationError) -> str:
     text = str(exc)
     match = _PATH.search(text)
     if match is None:
+        if text.startswith("Object contains unknown field"):
+            return f"{text.split('`')[1]}: unknown key"
         return text
     path = match.group(1) or "(top level)"
     message = text[: match.start()]

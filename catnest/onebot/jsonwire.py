@@ -8,6 +8,7 @@ three are checked here.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import orjson
@@ -26,7 +27,13 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _check_tree(value: Any, max_depth: int) -> None:
+# Strings (skipped) and number literals, for finding integer literals orjson turned into floats.
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|(-?\d+)((?:\.\d+)?(?:[eE][+-]?\d+)?)')
+
+
+def _check_tree(value: Any, max_depth: int) -> bool:
+    """Check depth and int64 range; True if a huge float may have been a huge integer."""
+    suspicious = False
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         node, depth = stack.pop()
@@ -37,10 +44,22 @@ def _check_tree(value: Any, max_depth: int) -> None:
         else:
             if type(node) is int and not INT64_MIN <= node <= INT64_MAX:
                 raise BadParams("invalid JSON: integer outside the 64-bit signed range")
+            # orjson reads integer literals beyond u64 as floats, silently.
+            if type(node) is float and abs(node) >= 2**63:
+                suspicious = True
             continue
         if depth > max_depth:
             raise BadParams(f"invalid JSON: nested deeper than {max_depth} levels")
         stack.extend((child, depth + 1) for child in children)
+    return suspicious
+
+
+def _check_integer_literals(text: str) -> None:
+    for match in _TOKENS.finditer(text):
+        digits = match.group(1)
+        in_range = digits is None or match.group(2) or INT64_MIN <= int(digits) <= INT64_MAX
+        if not in_range:
+            raise BadParams("invalid JSON: integer outside the 64-bit signed range")
 
 
 def decode_object(data: bytes | str, *, max_depth: int = 64) -> dict[str, Any]:
@@ -49,12 +68,14 @@ def decode_object(data: bytes | str, *, max_depth: int = 64) -> dict[str, Any]:
         value = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise BadParams(f"invalid JSON: {_describe(exc)}") from None
-    _check_tree(value, max_depth)
+    suspicious = _check_tree(value, max_depth)
     if not isinstance(value, dict):
         raise BadParams(f"invalid JSON: expected an object at the top level, got {_kind(value)}")
     # A second, pair-aware parse only when a duplicate is possible: an object whose decoded key
     # count is below the number of `":` separators could have lost a duplicate.
     text = data.decode("utf-8") if isinstance(data, bytes) else data
+    if suspicious:
+        _check_integer_literals(text)
     if text.count(":") > _count_keys(value):
         json.loads(text, object_pairs_hook=_no_duplicates)
     return value

@@ -81,7 +81,7 @@ class SQLiteEngine(Engine):
 
     def __init__(self, path: Path, *, durability: str = "normal") -> None:
         self.path = path
-        self.location = str(path)
+        self.location = str(path.resolve())
         # WAL + NORMAL survives a process crash (the OS holds the written WAL); FULL adds an
         # fsync per commit so power loss cannot take an acknowledged write either.
         self._synchronous = "FULL" if durability == "full" else "NORMAL"

@@ -51,9 +51,9 @@ async def seed_demo(world: World, bot_uin: int, bot_name: str) -> None:
         ("group", 20002, LOUNGE, "[CQ:face,id=14] hi all"),
         ("private", 20002, bot_uin, "hey bot, are you there?"),
         ("private", bot_uin, 20002, "Yes! Try /help"),
-        ("group", 20004, LAB, "testing [CQ:at,qq=%d] ping" % bot_uin),
+        ("group", 20004, LAB, f"testing [CQ:at,qq={bot_uin}] ping"),
         ("private", 20003, bot_uin, "what can you do?"),
-        ("group", 20003, LOUNGE, "[CQ:at,qq=%d] hello bot" % bot_uin),
+        ("group", 20003, LOUNGE, f"[CQ:at,qq={bot_uin}] hello bot"),
         ("private", 20001, bot_uin, "/help"),
     ]
     for kind, sender, target, text in script:

@@ -1,0 +1,5 @@
+"""`python -m catnest` runs the CLI."""
+
+from catnest.cli import main
+
+main()
