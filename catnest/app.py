@@ -7,13 +7,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from catnest.actions import load_all
-from catnest.actions.context import ActionContext, Identity
-from catnest.config import Config
+from catnest.actions.context import ActionContext, Identity, MessageFormat
+from catnest.config import BotConfig, Config
 from catnest.store.engine import Engine
 from catnest.store.sqlite import SQLiteEngine
+from catnest.transport.events import BotEvents
 from catnest.transport.http import HttpApiServer
+from catnest.transport.webhook import Webhook
+from catnest.transport.ws_client import WsReverseClient
+from catnest.transport.ws_server import WsApiServer
 from catnest.world.demo import seed_demo
 from catnest.world.hub import Hub
 from catnest.world.world import World
@@ -26,6 +31,14 @@ def open_engine(config: Config) -> Engine:
     return SQLiteEngine(config.sqlite_path(), durability=config.store.durability)
 
 
+class Adapter(Protocol):
+    """Something that serves a bot: started after the store, stopped before it."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
 @dataclass
 class App:
     """A running Catnest: start() opens the store and every adapter, stop() closes them."""
@@ -34,6 +47,10 @@ class App:
     engine: Engine = field(init=False)
     world: World = field(init=False)
     http_servers: list[HttpApiServer] = field(default_factory=list, init=False)
+    ws_servers: list[WsApiServer] = field(default_factory=list, init=False)
+    ws_clients: list[WsReverseClient] = field(default_factory=list, init=False)
+    webhooks: list[Webhook] = field(default_factory=list, init=False)
+    bot_events: dict[int, BotEvents] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self.engine = open_engine(self.config)
@@ -45,26 +62,48 @@ class App:
             protocol_version=self.config.identity.protocol_version,
         )
 
+    @property
+    def adapters(self) -> list[Adapter]:
+        """Every adapter, listeners first."""
+        return [*self.http_servers, *self.ws_servers, *self.ws_clients, *self.webhooks]
+
     async def start(self) -> None:
         """Open the store, make sure every bot exists (seeding the demo once), then listen."""
         await self.engine.start()
         try:
             await self._ensure_bots()
             for bot in self.config.bots:
-                for http in bot.http:
-                    ctx = ActionContext(
-                        self_id=bot.uin,
-                        world=self.world,
-                        message_format=http.message_post_format,
-                        identity=self.identity,
-                        limits=self.config.limits,
-                    )
-                    server = HttpApiServer(http, ctx, self.registry, self.config.limits)
-                    await server.start()
-                    self.http_servers.append(server)
+                self._build_adapters(bot)
+            for adapter in self.adapters:
+                await adapter.start()
         except BaseException:
             await self.stop()
             raise
+
+    def _context(self, bot: BotConfig, fmt: MessageFormat) -> ActionContext:
+        return ActionContext(
+            self_id=bot.uin,
+            world=self.world,
+            message_format=fmt,
+            identity=self.identity,
+            limits=self.config.limits,
+        )
+
+    def _build_adapters(self, bot: BotConfig) -> None:
+        events = self.bot_events.setdefault(bot.uin, BotEvents(self.world.hub, bot.uin))
+        limits, registry = self.config.limits, self.registry
+        for http in bot.http:
+            ctx = self._context(bot, http.message_post_format)
+            self.http_servers.append(HttpApiServer(http, ctx, registry, limits, events))
+        for ws in bot.ws:
+            ctx = self._context(bot, ws.message_post_format)
+            self.ws_servers.append(WsApiServer(ws, ctx, registry, limits, events))
+        for client in bot.ws_clients:
+            ctx = self._context(bot, client.message_post_format)
+            self.ws_clients.append(WsReverseClient(client, ctx, registry, limits, events))
+        for hook in bot.webhooks:
+            ctx = self._context(bot, hook.message_post_format)
+            self.webhooks.append(Webhook(hook, ctx, registry, limits, events))
 
     async def _ensure_bots(self) -> None:
         social = self.world.social
@@ -78,7 +117,10 @@ class App:
 
     async def stop(self) -> None:
         """Close adapters first, then the store (queued writes finish before it closes)."""
-        for server in self.http_servers:
-            await server.stop()
+        for adapter in reversed(self.adapters):
+            await adapter.stop()
         self.http_servers.clear()
+        self.ws_servers.clear()
+        self.ws_clients.clear()
+        self.webhooks.clear()
         await self.engine.close()

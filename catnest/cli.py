@@ -80,6 +80,10 @@ async def _serve(config: Config) -> None:
         click.echo("catnest: stopped")
 
 
+def _auth(token: str) -> str:
+    return "token required" if token else "no token (loopback only)"
+
+
 def _banner(app: App) -> None:
     click.echo(f"catnest {__version__}: world stored in {app.engine.location}")
     for server in app.http_servers:

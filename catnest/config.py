@@ -28,16 +28,70 @@ class ConfigError(ValueError):
     """The configuration cannot be used; the message says which key and why."""
 
 
+Format = Literal["array", "string"]
+Interval = Annotated[int, msgspec.Meta(ge=0, le=86_400_000)]
+
+
 class HttpServerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """An HTTP API server of one bot (NapCat's `httpServers` entry)."""
+    """An HTTP API server of one bot (NapCat's `httpServers` / `httpSseServers` entry).
+
+    It also streams events on `GET /_events` (SSE) and, with `enable_websocket`, accepts
+    WebSocket upgrades on any path like NapCat's HTTP server does.
+    """
 
     name: str = "http"
     host: str = "127.0.0.1"
     port: Port = 3000
     token: str = ""
-    message_post_format: Literal["array", "string"] = "array"
+    message_post_format: Format = "array"
+    report_self_message: bool = False
+    enable_websocket: bool = False
+    heart_interval: Interval = 30000
+    debug: bool = False
     # Browser origins allowed when no token is set (the server's own are always allowed).
     allow_origins: list[str] = msgspec.field(default_factory=list)
+
+
+class WsServerConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A forward WebSocket server (NapCat's `websocketServers` entry)."""
+
+    name: str = "ws"
+    host: str = "127.0.0.1"
+    port: Port = 3001
+    token: str = ""
+    message_post_format: Format = "array"
+    report_self_message: bool = False
+    heart_interval: Interval = 30000
+    debug: bool = False
+    allow_origins: list[str] = msgspec.field(default_factory=list)
+
+
+class WsClientConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A reverse WebSocket client dialling the bot (NapCat's `websocketClients` entry)."""
+
+    name: str = "ws-client"
+    url: str = "ws://localhost:8082"
+    token: str = ""
+    message_post_format: Format = "array"
+    report_self_message: bool = False
+    heart_interval: Interval = 30000
+    reconnect_interval: Annotated[int, msgspec.Meta(ge=100, le=3_600_000)] = 5000
+    debug: bool = False
+
+
+class HttpClientConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """An HTTP webhook posting events to the bot (NapCat's `httpClients` entry).
+
+    `token` is the HMAC-SHA1 secret of `X-Signature`, as in NapCat.
+    """
+
+    name: str = "webhook"
+    url: str = "http://localhost:8080"
+    token: str = ""
+    message_post_format: Format = "array"
+    report_self_message: bool = False
+    timeout: Annotated[int, msgspec.Meta(ge=100, le=600_000)] = 10000
+    debug: bool = False
 
 
 class BotConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -46,6 +100,11 @@ class BotConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     uin: Uin = 10001
     nickname: str = "Catnest Bot"
     http: list[HttpServerConfig] = msgspec.field(default_factory=lambda: [HttpServerConfig()])
+    ws: list[WsServerConfig] = msgspec.field(default_factory=lambda: [WsServerConfig()])
+    ws_clients: list[WsClientConfig] = msgspec.field(default_factory=list)
+    webhooks: list[HttpClientConfig] = msgspec.field(default_factory=list)
+    # A NapCat `onebot11_<uin>.json`; its `network` section adds adapters to this bot.
+    napcat_config: str = ""
 
 
 class IdentityConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -102,27 +161,47 @@ def _explain(exc: msgspec.ValidationError) -> str:
     return f"{path}: {message[0].lower()}{message[1:]}"
 
 
-def parse_config(data: dict[str, Any]) -> Config:
-    """Decode and check a config mapping (already parsed TOML)."""
+def parse_config(data: dict[str, Any], base: Path | None = None) -> Config:
+    """Decode and check a config mapping (already parsed TOML).
+
+    `base` is the folder relative `napcat_config` paths are read from.
+    """
+    from catnest.config_napcat import load_napcat_file
+
     try:
         config = msgspec.convert(data, Config)
     except msgspec.ValidationError as exc:
         raise ConfigError(_explain(exc)) from None
+    for i, bot in enumerate(config.bots):
+        if bot.napcat_config:
+            path = (base or Path.cwd()) / bot.napcat_config
+            try:
+                config.bots[i] = load_napcat_file(path, bot)
+            except ConfigError as exc:
+                raise ConfigError(f"bots[{i}].napcat_config: {exc}") from None
     check_config(config)
     return config
 
 
 def load_config(path: Path | None) -> Config:
-    """Load `path`, or the defaults when it is None."""
+    """Load `path` (our TOML, or NapCat's onebot11_<uin>.json), or the defaults when None."""
     if path is None:
         return parse_config({})
+    if path.suffix == ".json":
+        from catnest.config_napcat import uin_from_filename
+
+        uin = uin_from_filename(path)
+        bot: dict[str, Any] = {"napcat_config": str(path.resolve())}
+        if uin is not None:
+            bot["uin"] = uin
+        return parse_config({"bots": [bot]})
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return parse_config(data)
+    return parse_config(data, path.parent)
 
 
 def is_loopback(host: str) -> bool:
@@ -145,16 +224,29 @@ def check_config(config: Config) -> None:
         if bot.uin in seen_uins:
             raise ConfigError(f"bots[{i}].uin: {bot.uin} is configured twice")
         seen_uins.add(bot.uin)
-        for j, http in enumerate(bot.http):
-            where = f"bots[{i}].http[{j}]"
-            key = (http.host, http.port)
-            if key in seen_ports:
-                raise ConfigError(f"{where}.port: {http.port} is already used by {seen_ports[key]}")
+        listeners: list[tuple[str, HttpServerConfig | WsServerConfig]] = [
+            *((f"bots[{i}].http[{j}]", h) for j, h in enumerate(bot.http)),
+            *((f"bots[{i}].ws[{j}]", w) for j, w in enumerate(bot.ws)),
+        ]
+        for where, listener in listeners:
+            key = (listener.host, listener.port)
+            if listener.port and key in seen_ports:
+                raise ConfigError(
+                    f"{where}.port: {listener.port} is already used by {seen_ports[key]}"
+                )
             seen_ports[key] = where
             # NapCat ships auth off by default and was found exposed on the internet; a port
             # reachable from other machines must demand a token.
-            if not http.token and not is_loopback(http.host):
+            if not listener.token and not is_loopback(listener.host):
                 raise ConfigError(
-                    f"{where}.token: required when binding {http.host!r}, which is reachable "
-                    "from other machines (set a token or bind 127.0.0.1)"
+                    f"{where}.token: required when binding {listener.host!r}, which is "
+                    "reachable from other machines (set a token or bind 127.0.0.1)"
+                )
+        for j, client in enumerate(bot.ws_clients):
+            if not client.url.startswith(("ws://", "wss://")):
+                raise ConfigError(f"bots[{i}].ws_clients[{j}].url: expected a ws:// or wss:// URL")
+        for j, hook in enumerate(bot.webhooks):
+            if not hook.url.startswith(("http://", "https://")):
+                raise ConfigError(
+                    f"bots[{i}].webhooks[{j}].url: expected an http:// or https:// URL"
                 )

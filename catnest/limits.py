@@ -30,5 +30,12 @@ class Limits(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     # Forward (node) nesting depth and node count.
     max_forward_depth: int = 3
     max_forward_nodes: int = 200
+    # WebSocket frames: a bigger frame closes the connection (1009) before it is buffered whole.
+    max_ws_frame_bytes: int = 16 * 1024 * 1024
+    # Events waiting for one slow connection; past this the connection is closed so it can
+    # neither slow the others nor grow memory without bound.
+    max_queued_events: int = 2000
+    # Requests one WS connection may have in flight; more wait (back-pressure on the reader).
+    max_inflight_requests: int = 64
     # Names and cards: QQ caps nicknames at 36 bytes-ish; we allow 128 characters.
     max_name_chars: int = 128

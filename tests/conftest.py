@@ -52,10 +52,9 @@ def make_config(data_dir: Path, **overrides: Any) -> Config:
     """A config for tests: free port, given data dir, demo world unless told otherwise."""
     http: dict[str, Any] = {"port": 0}
     http.update(overrides.pop("http", {}))
-    raw: dict[str, Any] = {
-        "data_dir": str(data_dir),
-        "bots": [{"uin": 10001, "http": [http]}],
-    }
+    bot: dict[str, Any] = {"uin": 10001, "http": [http], "ws": []}
+    bot.update(overrides.pop("bot", {}))
+    raw: dict[str, Any] = {"data_dir": str(data_dir), "bots": [bot]}
     raw.update(overrides)
     return parse_config(raw)
 

@@ -10,6 +10,16 @@ registry: Registry[ActionContext] = Registry()
 
 def load_all() -> Registry[ActionContext]:
     """Import every action family so its actions register, and return the registry."""
-    from catnest.actions import account, contacts, friends, groups, history, messages  # noqa: F401
+    from catnest.actions import (  # noqa: F401
+        account,
+        contacts,
+        extras,
+        friends,
+        groups,
+        history,
+        messages,
+        quick,
+        requests,
+    )
 
     return registry

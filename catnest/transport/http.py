@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
-import orjson
 from aiohttp import web
 from aiohttp.web_request import BaseRequest
 
@@ -25,7 +24,11 @@ from catnest.onebot import envelope
 from catnest.onebot.errors import ActionError, Retcode
 from catnest.onebot.jsonwire import decode_object
 from catnest.onebot.registry import Registry
-from catnest.transport.auth import Refusal, check_origin, check_token, own_origins
+from catnest.transport.auth import check_origin, check_token, own_origins
+from catnest.transport.events import BotEvents
+from catnest.transport.http_common import json_response, refused
+from catnest.transport.sse import SseOptions, serve_sse
+from catnest.transport.ws_server import accept_websocket
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +53,10 @@ class HttpApiServer:
         ctx: ActionContext,
         registry: Registry[ActionContext],
         limits: Limits,
+        events: BotEvents,
     ) -> None:
         self.config = config
+        self._events = events
         self._ctx = ctx
         self.ctx_self_id = ctx.self_id
         self._registry = registry
@@ -83,20 +88,27 @@ class HttpApiServer:
         cors = self._cors_headers(origin)
         refusal = check_origin(self.config.token, origin, self._origins)
         if refusal is not None:
-            return _refused(refusal, {})
+            return refused(refusal, {})
         if request.method == "OPTIONS":
             return web.Response(status=204, headers=cors)
         query = {k: v for k, v in request.query.items()}
         refusal = check_token(self.config.token, query, request.headers.get("Authorization"))
         if refusal is not None:
-            return _refused(refusal, cors)
+            return refused(refusal, cors)
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            return await self._websocket(request, cors)
         action = request.path.lstrip("/").split("/", 1)[0]
         if not action:
-            return _json(
-                envelope.ok({"app_name": "Catnest", "app_version": __version__}),
-                cors,
-                message="Catnest is running",
-            )
+            hello = envelope.ok({"app_name": "Catnest", "app_version": __version__})
+            hello["message"] = hello["wording"] = "Catnest is running"
+            return json_response(hello, cors)
+        if action == "_events" and request.method == "GET":
+            return await serve_sse(request, self._events, self._sse_options(), cors)
+        return await self._action(request, action, query, cors)
+
+    async def _action(
+        self, request: BaseRequest, action: str, query: Mapping[str, str], cors: dict[str, str]
+    ) -> web.StreamResponse:
         try:
             params = await self._params(request, query)
         except BodyTooLarge:
@@ -104,12 +116,36 @@ class HttpApiServer:
                 Retcode.BAD_REQUEST,
                 f"request body exceeds {self._limits.max_body_bytes} bytes",
             )
-            return _json(body, cors, status=413)
+            return json_response(body, cors, status=413)
         except ActionError as exc:
-            return _json(envelope.failed(exc.retcode, exc.message), cors, status=400)
+            return json_response(envelope.failed(exc.retcode, exc.message), cors, status=400)
         echo = params.pop("echo", None)
         result = await run_action(self._registry, self._ctx, action, params, echo)
-        return _json(result, cors)
+        return json_response(result, cors)
+
+    async def _websocket(self, request: BaseRequest, cors: dict[str, str]) -> web.StreamResponse:
+        # NapCat's HTTP server upgrades on any path only with enableWebsocket.
+        if not self.config.enable_websocket:
+            body = envelope.failed(Retcode.BAD_REQUEST, "WebSocket is not enabled on this port")
+            return json_response(body, cors, status=400)
+        return await accept_websocket(
+            request,
+            ctx=self._ctx,
+            registry=self._registry,
+            limits=self._limits,
+            events=self._events,
+            report_self=self.config.report_self_message,
+            heart_interval_ms=self.config.heart_interval,
+            debug=self.config.debug,
+        )
+
+    def _sse_options(self) -> SseOptions:
+        return SseOptions(
+            fmt=self._ctx.message_format,
+            report_self=self.config.report_self_message,
+            debug=self.config.debug,
+            max_queued=self._limits.max_queued_events,
+        )
 
     async def _params(self, request: BaseRequest, query: Mapping[str, str]) -> dict[str, Any]:
         params: dict[str, Any] = {}
@@ -154,19 +190,3 @@ def _form(body: bytes) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ActionError(Retcode.BAD_REQUEST, "form body is not valid UTF-8") from None
     return dict(parse_qsl(text, keep_blank_values=True))
-
-
-def _json(
-    body: dict[str, Any], headers: Mapping[str, str], *, status: int = 200, message: str = ""
-) -> web.Response:
-    if message:
-        body = {**body, "message": message, "wording": message}
-    return web.Response(
-        body=orjson.dumps(body), status=status, headers=headers, content_type="application/json"
-    )
-
-
-def _refused(refusal: Refusal, headers: Mapping[str, str]) -> web.Response:
-    extra = {"WWW-Authenticate": "Bearer"} if refusal.status == 401 else {}
-    body = envelope.failed(refusal.retcode, refusal.message)
-    return _json(body, {**headers, **extra}, status=refusal.status)

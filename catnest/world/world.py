@@ -1,4 +1,4 @@
-"""The world as one object: its social graph and its chats over one store and one hub."""
+"""The world as one object: social graph, chats and what happens around messages."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from catnest.store.engine import Engine
 from catnest.world.chat import Chat
+from catnest.world.extras import Extras
 from catnest.world.hub import Hub
 from catnest.world.social import Social
 
@@ -17,5 +18,6 @@ class World:
     def __init__(self, engine: Engine, hub: Hub, clock: Callable[[], float] = time.time) -> None:
         self.engine = engine
         self.hub = hub
-        self.social = Social(engine, clock)
+        self.social = Social(engine, hub, clock)
         self.chat = Chat(engine, hub, clock)
+        self.extras = Extras(engine, hub, clock)

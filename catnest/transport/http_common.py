@@ -1,0 +1,28 @@
+"""Response helpers shared by the HTTP-speaking transports."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from catnest.onebot import envelope
+from catnest.transport.auth import Refusal
+
+
+def json_response(
+    body: dict[str, Any], headers: Mapping[str, str], *, status: int = 200
+) -> web.Response:
+    """An envelope (or any JSON object) as an HTTP response."""
+    return web.Response(
+        body=orjson.dumps(body), status=status, headers=headers, content_type="application/json"
+    )
+
+
+def refused(refusal: Refusal, headers: Mapping[str, str]) -> web.Response:
+    """The response for an auth or origin refusal: status and an envelope saying why."""
+    extra = {"WWW-Authenticate": "Bearer"} if refusal.status == 401 else {}
+    body = envelope.failed(refusal.retcode, refusal.message)
+    return json_response(body, {**headers, **extra}, status=refusal.status)

@@ -1,0 +1,156 @@
+"""One OneBot WebSocket connection, whoever dialled: API calls in, responses and events out.
+
+Used by the forward WS server, NapCat-style WS on the HTTP port and the reverse WS client.
+A single writer task drains one bounded queue, so events keep their commit order and a
+connection that cannot keep up is closed instead of buffering without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from aiohttp import ClientWebSocketResponse, WSMsgType, web
+
+from catnest.actions.context import ActionContext, MessageFormat
+from catnest.actions.dispatch import run_action
+from catnest.actions.events import heartbeat, lifecycle
+from catnest.limits import Limits
+from catnest.onebot import envelope
+from catnest.onebot.errors import ActionError
+from catnest.onebot.jsonwire import decode_object
+from catnest.onebot.registry import Registry
+from catnest.transport.events import BotEvents
+
+log = logging.getLogger(__name__)
+
+AnyWebSocket = web.WebSocketResponse | ClientWebSocketResponse
+
+
+class WsSession:
+    """Serve one connection until it closes. Implements EventSink when events are wanted."""
+
+    def __init__(
+        self,
+        ws: AnyWebSocket,
+        ctx: ActionContext,
+        registry: Registry[ActionContext],
+        limits: Limits,
+        *,
+        events: BotEvents | None,
+        report_self: bool = False,
+        heart_interval_ms: int = 0,
+        debug: bool = False,
+    ) -> None:
+        self._ws = ws
+        self._ctx = ctx
+        self._registry = registry
+        self._limits = limits
+        self._events = events
+        self.fmt: MessageFormat = ctx.message_format
+        self.report_self = report_self
+        self.debug = debug
+        self._heart_interval_ms = heart_interval_ms
+        self._out: asyncio.Queue[Any] = asyncio.Queue(limits.max_queued_events)
+        self._inflight = asyncio.Semaphore(limits.max_inflight_requests)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._overflowed = False
+        self._remove: Callable[[], None] | None = None
+
+    def offer(self, data: bytes) -> None:
+        """Queue an event; a full queue means the client is too slow: drop the connection."""
+        if self._overflowed:
+            return
+        try:
+            self._out.put_nowait(data)
+        except asyncio.QueueFull:
+            self._overflowed = True
+            log.warning(
+                "bot %s: event queue full (%d); dropping a slow connection",
+                self._ctx.self_id,
+                self._out.maxsize,
+            )
+            self._drop()
+
+    def _drop(self) -> None:
+        # A client that stopped reading also stops the writer (blocked in drain), so a polite
+        # close frame would never leave: stop its events and shut the socket down instead.
+        if self._remove is not None:
+            self._remove()
+            self._remove = None
+        sock = self._ws.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    async def run(self) -> None:
+        """Serve until the peer closes, the connection fails or it falls too far behind."""
+        writer = asyncio.create_task(self._write_loop())
+        heart = None
+        try:
+            if self._events is not None:
+                self._out.put_nowait(orjson.dumps(lifecycle(self._ctx.self_id)))
+                self._remove = self._events.add(self)
+                if self._heart_interval_ms > 0:
+                    heart = asyncio.create_task(self._heartbeat_loop())
+            await self._read_loop(writer)
+        finally:
+            if self._remove is not None:
+                self._remove()
+                self._remove = None
+            for task in (heart, writer, *self._tasks):
+                if task is not None:
+                    task.cancel()
+            await asyncio.gather(writer, *self._tasks, return_exceptions=True)
+            if heart is not None:
+                await asyncio.gather(heart, return_exceptions=True)
+            if not self._ws.closed:
+                with contextlib.suppress(Exception):
+                    await self._ws.close()
+
+    async def _read_loop(self, writer: asyncio.Task[None]) -> None:
+        async for msg in self._ws:
+            if writer.done():
+                break
+            if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+                # napcat-sdk sends every request as a binary frame of UTF-8 JSON.
+                await self._inflight.acquire()
+                task = asyncio.create_task(self._answer(msg.data))
+                self._tasks.add(task)
+                task.add_done_callback(self._done)
+            elif msg.type == WSMsgType.ERROR:
+                break
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._inflight.release()
+
+    async def _answer(self, data: str | bytes) -> None:
+        try:
+            frame = decode_object(data, max_depth=self._limits.max_json_depth)
+        except ActionError as exc:
+            reply = envelope.failed(exc.retcode, exc.message)
+        else:
+            echo = frame.get("echo")
+            reply = await run_action(
+                self._registry, self._ctx, frame.get("action"), frame.get("params"), echo
+            )
+        if not self._overflowed:
+            await self._out.put(orjson.dumps(reply))
+
+    async def _write_loop(self) -> None:
+        while True:
+            item = await self._out.get()
+            # Text frames, as NapCat sends; orjson's bytes are UTF-8 already, so no re-encode.
+            await self._ws.send_frame(item, WSMsgType.TEXT)
+
+    async def _heartbeat_loop(self) -> None:
+        interval = self._heart_interval_ms / 1000
+        while True:
+            await asyncio.sleep(interval)
+            self.offer(orjson.dumps(heartbeat(self._ctx.self_id, self._heart_interval_ms)))
