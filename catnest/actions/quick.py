@@ -1,1 +1,106 @@
-"""`.handle_quick_operation`: what a webhook reply or a bot's quick operation asks for."""
+"""`.handle_quick_operation`: what a webhook answer or a bot's quick reply asks for.
+
+OneBot 11 quick operations (api/hidden.md; NapCat's api/quick-action.ts): on a message event
+`reply` (with `auto_escape`, `at_sender`), `delete`, `kick`, `ban` / `ban_duration`; on a request
+event `approve` with `remark` (friend) or `reason` (group).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from catnest.actions import registry
+from catnest.actions.context import ActionContext
+from catnest.actions.messages import build_content
+from catnest.onebot.errors import BadParams
+from catnest.onebot.params import convert_params, parse_bool
+from catnest.onebot.segments import raw_message
+from catnest.world.chat import Content
+
+# OneBot 11: `ban_duration` defaults to 30 minutes.
+DEFAULT_BAN_SECONDS = 30 * 60
+
+
+class QuickParams(msgspec.Struct):
+    context: dict[str, Any]
+    operation: dict[str, Any]
+
+
+class _MessageContext(msgspec.Struct):
+    message_type: str
+    user_id: int
+    message_id: int | None = None
+    group_id: int | None = None
+    sub_type: str = ""
+
+
+class _RequestContext(msgspec.Struct):
+    request_type: str
+    flag: str
+
+
+def _flag(operation: dict[str, Any], key: str, default: bool) -> bool:
+    return parse_bool(operation.get(key, msgspec.UNSET), name=f"operation.{key}", default=default)
+
+
+async def _reply(ctx: ActionContext, event: _MessageContext, op: dict[str, Any]) -> None:
+    group = event.message_type == "group"
+    content = build_content(ctx, op["reply"], op.get("auto_escape", msgspec.UNSET),
+                            private=not group)
+    chat = ctx.world.chat
+    if group:
+        assert event.group_id is not None
+        if _flag(op, "at_sender", True):
+            at = {"type": "at", "data": {"qq": str(event.user_id)}}
+            space = {"type": "text", "data": {"text": " "}}
+            segments = [at, space, *content.segments]
+            content = Content(segments, raw_message(segments))
+        await chat.send_group(ctx.self_id, event.group_id, content)
+    else:
+        via = event.group_id if event.sub_type == "group" else None
+        await chat.send_private(ctx.self_id, event.user_id, content, via_group=via)
+
+
+async def _on_message(ctx: ActionContext, event: _MessageContext, op: dict[str, Any]) -> None:
+    if op.get("reply") not in (None, ""):
+        await _reply(ctx, event, op)
+    if event.message_type != "group":
+        return
+    assert event.group_id is not None
+    social = ctx.world.social
+    if _flag(op, "delete", False) and event.message_id is not None:
+        await ctx.world.chat.recall(ctx.self_id, event.message_id)
+    if _flag(op, "kick", False):
+        await social.kick(ctx.self_id, event.group_id, event.user_id)
+    elif _flag(op, "ban", False):
+        duration = op.get("ban_duration", DEFAULT_BAN_SECONDS)
+        if isinstance(duration, bool) or not isinstance(duration, int):
+            raise BadParams("operation.ban_duration: expected an integer number of seconds")
+        await social.ban(ctx.self_id, event.group_id, event.user_id, duration)
+
+
+async def _on_request(ctx: ActionContext, event: _RequestContext, op: dict[str, Any]) -> None:
+    if "approve" not in op:
+        return
+    approve = _flag(op, "approve", True)
+    social = ctx.world.social
+    if event.request_type == "friend":
+        await social.answer_friend_request(ctx.self_id, event.flag, approve,
+                                           str(op.get("remark", "")))
+    elif event.request_type == "group":
+        await social.answer_group_request(ctx.self_id, event.flag, approve,
+                                          str(op.get("reason", "")))
+
+
+@registry.action(".handle_quick_operation", QuickParams)
+async def handle_quick_operation(ctx: ActionContext, p: QuickParams) -> None:
+    post_type = p.context.get("post_type")
+    if post_type == "message":
+        event = convert_params(p.context, _MessageContext)
+        await _on_message(ctx, event, p.operation)
+    elif post_type == "request":
+        await _on_request(ctx, convert_params(p.context, _RequestContext), p.operation)
+    elif post_type not in ("notice", "meta_event", "message_sent"):
+        raise BadParams(f"context.post_type: cannot act on {post_type!r}")

@@ -107,3 +107,50 @@ async def test_down_receiver_does_not_grow_memory(start_server: StartServer,
         await running.app.world.chat.send_group(BOB, LAB, content(f"d{i}"))
     webhook = running.app.webhooks[0]
     assert webhook._queue.qsize() <= 5
+
+
+async def test_quick_reply_to_a_private_message(start_server: StartServer,
+                                                receiver: Receiver) -> None:
+    receiver.answer = {"reply": "pong [CQ:face,id=1]"}
+    running = await start_server(bot=hook(receiver))
+    await receiver.next()
+    await running.app.world.chat.send_private(ALICE, BOT, content("ping"))
+    await receiver.next(lambda e: e.get("post_type") == "message")
+    for _ in range(200):
+        history = await running.ok("get_friend_msg_history", user_id=ALICE, count=1)
+        if history["messages"][0]["raw_message"] != "ping":
+            break
+        await asyncio.sleep(0.02)
+    assert history["messages"][0]["raw_message"] == "pong [CQ:face,id=1]"
+
+
+async def test_quick_reply_in_a_group_mentions_the_sender(start_server: StartServer,
+                                                          receiver: Receiver) -> None:
+    receiver.answer = {"reply": "[x]", "auto_escape": True, "ban": True, "ban_duration": 60}
+    running = await start_server(bot=hook(receiver))
+    await receiver.next()
+    await running.app.world.chat.send_group(20004, LAB, content("spam"))
+    await receiver.next(lambda e: e.get("post_type") == "message")
+    for _ in range(200):
+        last = (await running.ok("get_group_msg_history", group_id=LAB, count=1))["messages"][0]
+        member = await running.ok("get_group_member_info", group_id=LAB, user_id=20004)
+        if last["raw_message"] != "spam" and member["shut_up_timestamp"]:
+            break
+        await asyncio.sleep(0.02)
+    assert last["raw_message"] == "[CQ:at,qq=20004] &#91;x&#93;"
+    assert member["shut_up_timestamp"] > 0
+
+
+async def test_quick_operation_action(start_server: StartServer) -> None:
+    running = await start_server()
+    msg = await running.app.world.chat.send_group(BOB, LAB, content("hello"))
+    context = await running.ok("get_msg", message_id=msg.message_id)
+    await running.ok(".handle_quick_operation", context=context,
+                     operation={"reply": "hi", "at_sender": False, "delete": True})
+    last = (await running.ok("get_group_msg_history", group_id=LAB, count=2))["messages"]
+    assert [m["raw_message"] for m in last][-1] == "hi"
+    await running.fails("get_msg", 1404, message_id=msg.message_id)
+    await running.fails(".handle_quick_operation", 1400, context={"post_type": "weird"},
+                        operation={})
+    await running.fails(".handle_quick_operation", 1400, context=context,
+                        operation={"ban": True, "ban_duration": "long"})
