@@ -1,4 +1,4 @@
-"""Friends and user profiles."""
+"""Friends and user profiles: lists, remarks, deletion and profile likes."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import msgspec
 from catnest.actions import registry
 from catnest.actions.context import ActionContext
 from catnest.actions.shapes import friend_object, stranger_object
-from catnest.onebot.params import NoParams, Uin
+from catnest.onebot.errors import BadParams
+from catnest.onebot.params import NoParams, Uin, parse_bool, parse_count
+from catnest.world.social import MAX_LIKES_PER_DAY
 
 
 class NoCacheParams(msgspec.Struct):
@@ -52,3 +54,53 @@ async def get_stranger_info(ctx: ActionContext, p: StrangerParams) -> dict[str, 
     account = await social.account(p.user_id)
     friend = await social.friend(ctx.self_id, p.user_id)
     return stranger_object(account, friend.remark if friend else "")
+
+
+def bounded_text(value: str | None, *, name: str, limit: int) -> str:
+    """A name, card, title or remark: None counts as empty; 1400 naming `name` when too long."""
+    text = value or ""
+    if len(text) > limit:
+        raise BadParams(f"{name}: at most {limit} characters, got {len(text)}")
+    return text
+
+
+class SendLikeParams(msgspec.Struct):
+    user_id: Uin
+    times: Any = msgspec.UNSET
+
+
+class FriendRemarkParams(msgspec.Struct):
+    user_id: Uin
+    remark: str | None = ""
+
+
+class DeleteFriendParams(msgspec.Struct):
+    # NapCat reads user_id, falling back to friend_id (napcat-api.md §2.2).
+    user_id: Uin | None = None
+    friend_id: Uin | None = None
+    temp_block: Any = msgspec.UNSET
+    temp_both_del: Any = msgspec.UNSET
+
+
+@registry.action("send_like", SendLikeParams)
+async def send_like(ctx: ActionContext, p: SendLikeParams) -> None:
+    times = parse_count(p.times, name="times", default=1, maximum=MAX_LIKES_PER_DAY)
+    await ctx.world.social.send_like(ctx.self_id, p.user_id, times)
+
+
+@registry.action("set_friend_remark", FriendRemarkParams)
+async def set_friend_remark(ctx: ActionContext, p: FriendRemarkParams) -> None:
+    remark = bounded_text(p.remark, name="remark", limit=ctx.limits.max_name_chars)
+    await ctx.world.social.set_friend_remark(ctx.self_id, p.user_id, remark)
+
+
+@registry.action("delete_friend", DeleteFriendParams)
+async def delete_friend(ctx: ActionContext, p: DeleteFriendParams) -> None:
+    friend = p.user_id if p.user_id is not None else p.friend_id
+    if friend is None:
+        raise BadParams("user_id: required")
+    # Validated for shape, then ignored: the world has no block list between friends, and
+    # a deletion always ends the friendship on both sides.
+    parse_bool(p.temp_block, name="temp_block", default=False)
+    parse_bool(p.temp_both_del, name="temp_both_del", default=False)
+    await ctx.world.social.delete_friend(ctx.self_id, friend)

@@ -107,3 +107,39 @@ async def set_remark_txn(txn: Txn, owner: int, friend: int, remark: str) -> bool
         (remark, owner, friend),
     )
     return changed > 0
+
+
+async def delete_friendship_txn(txn: Txn, owner: int, friend: int) -> bool:
+    """Drop `owner`'s side of a friendship (callers drop both); False if there was none."""
+    changed = await txn.execute(
+        "DELETE FROM friendships WHERE owner_uin = ? AND friend_uin = ?", (owner, friend)
+    )
+    return changed > 0
+
+
+async def bots_among_txn(txn: Txn, uins: tuple[int, ...]) -> tuple[int, ...]:
+    """The bot accounts among `uins`, in the given order: the audience of a personal event."""
+    found = []
+    for uin in uins:
+        row = await txn.fetchone("SELECT is_bot FROM accounts WHERE uin = ?", (uin,))
+        if row is not None and int(row[0]) and uin not in found:
+            found.append(uin)
+    return tuple(found)
+
+
+async def likes_on_day_txn(txn: Txn, target: int, liker: int, day: int) -> int:
+    """How many times `liker` liked `target`'s profile on `day` (days since the epoch, UTC)."""
+    row = await txn.fetchone(
+        "SELECT times FROM profile_likes WHERE target = ? AND liker = ? AND day = ?",
+        (target, liker, day),
+    )
+    return int(row[0]) if row else 0
+
+
+async def add_likes_txn(txn: Txn, target: int, liker: int, day: int, times: int) -> None:
+    """Count `times` more likes of `target` by `liker` on `day`."""
+    await txn.execute(
+        "INSERT INTO profile_likes (target, liker, day, times) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (target, liker, day) DO UPDATE SET times = profile_likes.times + ?",
+        (target, liker, day, times, times),
+    )

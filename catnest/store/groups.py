@@ -127,3 +127,104 @@ async def shared_group_txn(txn: Txn, group_id: int, a: int, b: int) -> bool:
         (group_id, a, b),
     )
     return row is not None and int(row[0]) == (1 if a == b else 2)
+
+
+async def bot_members_txn(txn: Txn, group_id: int) -> tuple[int, ...]:
+    """The bot accounts in `group_id`, by uin: the audience of the group's events."""
+    rows = await txn.fetchall(
+        "SELECT gm.uin FROM group_members gm JOIN accounts a ON a.uin = gm.uin"
+        " WHERE gm.group_id = ? AND a.is_bot = 1 ORDER BY gm.uin",
+        (group_id,),
+    )
+    return tuple(int(r[0]) for r in rows)
+
+
+async def bot_managers_txn(txn: Txn, group_id: int) -> tuple[int, ...]:
+    """The bot accounts that own or administer `group_id`: who may answer join requests."""
+    rows = await txn.fetchall(
+        "SELECT gm.uin FROM group_members gm JOIN accounts a ON a.uin = gm.uin"
+        " WHERE gm.group_id = ? AND a.is_bot = 1 AND gm.role IN ('owner', 'admin')"
+        " ORDER BY gm.uin",
+        (group_id,),
+    )
+    return tuple(int(r[0]) for r in rows)
+
+
+async def member_uins_txn(txn: Txn, group_id: int) -> list[int]:
+    """Every member's uin, by uin."""
+    rows = await txn.fetchall(
+        "SELECT uin FROM group_members WHERE group_id = ? ORDER BY uin", (group_id,)
+    )
+    return [int(r[0]) for r in rows]
+
+
+async def delete_member_txn(txn: Txn, group_id: int, uin: int) -> None:
+    """Remove `uin` from `group_id` (their card, title and mute go with the row)."""
+    await txn.execute("DELETE FROM group_members WHERE group_id = ? AND uin = ?", (group_id, uin))
+
+
+async def delete_all_members_txn(txn: Txn, group_id: int) -> None:
+    """Empty `group_id`: a dismissed group keeps its row so its id is never handed out again."""
+    await txn.execute("DELETE FROM group_members WHERE group_id = ?", (group_id,))
+
+
+async def set_role_txn(txn: Txn, group_id: int, uin: int, role: str) -> None:
+    """Make `uin` an 'admin' or a plain 'member' of `group_id`."""
+    await txn.execute(
+        "UPDATE group_members SET role = ? WHERE group_id = ? AND uin = ?", (role, group_id, uin)
+    )
+
+
+async def set_card_txn(txn: Txn, group_id: int, uin: int, card: str) -> None:
+    """Change `uin`'s group card (their display name in `group_id`)."""
+    await txn.execute(
+        "UPDATE group_members SET card = ? WHERE group_id = ? AND uin = ?", (card, group_id, uin)
+    )
+
+
+async def set_title_txn(txn: Txn, group_id: int, uin: int, title: str) -> None:
+    """Change `uin`'s special title in `group_id`."""
+    await txn.execute(
+        "UPDATE group_members SET title = ? WHERE group_id = ? AND uin = ?", (title, group_id, uin)
+    )
+
+
+async def set_shut_up_txn(txn: Txn, group_id: int, uin: int, until: int) -> None:
+    """Mute `uin` in `group_id` until the Unix time `until` (0 lifts the mute)."""
+    await txn.execute(
+        "UPDATE group_members SET shut_up_until = ? WHERE group_id = ? AND uin = ?",
+        (until, group_id, uin),
+    )
+
+
+async def set_whole_ban_txn(txn: Txn, group_id: int, enabled: bool) -> None:
+    """Turn the whole-group mute on or off."""
+    await txn.execute(
+        "UPDATE groups SET whole_ban = ? WHERE group_id = ?", (int(enabled), group_id)
+    )
+
+
+async def rename_group_txn(txn: Txn, group_id: int, name: str) -> None:
+    """Change the group's name."""
+    await txn.execute("UPDATE groups SET name = ? WHERE group_id = ?", (name, group_id))
+
+
+async def block_txn(txn: Txn, group_id: int, uin: int) -> None:
+    """Refuse `uin`'s future join requests to `group_id` (kick with reject_add_request)."""
+    await txn.execute(
+        "INSERT INTO group_blocklist (group_id, uin) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        (group_id, uin),
+    )
+
+
+async def unblock_txn(txn: Txn, group_id: int, uin: int) -> None:
+    """Lift `uin`'s block on `group_id` (being let back in ends it)."""
+    await txn.execute("DELETE FROM group_blocklist WHERE group_id = ? AND uin = ?", (group_id, uin))
+
+
+async def is_blocked_txn(txn: Txn, group_id: int, uin: int) -> bool:
+    """Whether `uin` was kicked from `group_id` with reject_add_request."""
+    row = await txn.fetchone(
+        "SELECT 1 FROM group_blocklist WHERE group_id = ? AND uin = ?", (group_id, uin)
+    )
+    return row is not None

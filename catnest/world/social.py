@@ -1,20 +1,28 @@
-"""Accounts, friendships and groups: who exists and who knows whom."""
+"""Accounts, friendships and groups: who exists and who knows whom.
+
+`Social` gathers the whole social graph behind one object: group administration lives in
+`groups_admin.py` and requests in `requests.py`, both mixed in here.
+"""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from catnest.onebot.errors import ActionError, BadParams, NotFound, NotPermitted, Retcode
 from catnest.store import accounts as accounts_sql
 from catnest.store import conversations as conv_sql
 from catnest.store import groups as groups_sql
-from catnest.store.engine import Engine, Txn
+from catnest.store.engine import Txn
 from catnest.store.records import Account, Category, Friend, Group, Member
+from catnest.world.events import ProfileLiked
+from catnest.world.groups_admin import GroupAdmin, live_group_txn
+from catnest.world.requests import Requests
 
 ROLES = ("owner", "admin", "member")
 # QQ numbers are at least 5 digits; anything past int63 would not survive JSON clients.
 MIN_UIN, MAX_UIN = 10000, 2**63 - 1
+# QQ lets one account like another's profile 10 times a day (non-VIP).
+MAX_LIKES_PER_DAY = 10
 
 
 def check_uin(uin: int, what: str = "user_id") -> int:
@@ -24,15 +32,11 @@ def check_uin(uin: int, what: str = "user_id") -> int:
     return uin
 
 
-class Social:
-    """Reads and changes of accounts, friendships and groups."""
+class Social(GroupAdmin, Requests):
+    """Reads and changes of accounts, friendships and groups.
 
-    def __init__(self, engine: Engine, clock: Callable[[], float] = time.time) -> None:
-        self._engine = engine
-        self._clock = clock
-
-    def _now(self) -> int:
-        return int(self._clock())
+    Built as `Social(engine, hub, clock)`; events go to `hub` after each commit.
+    """
 
     async def create_account(
         self, uin: int, nickname: str, *, is_bot: bool = False, sex: str = "unknown", age: int = 0
@@ -91,6 +95,59 @@ class Social:
         """`friend` as `owner` sees them, or None if they are not friends."""
         return await self._engine.read(lambda txn: accounts_sql.get_friend_txn(txn, owner, friend))
 
+    async def set_friend_remark(self, owner: int, friend: int, remark: str) -> None:
+        """Change the remark `owner` keeps for `friend`; 1401 if they are not friends."""
+
+        async def txn_fn(txn: Txn) -> None:
+            if await accounts_sql.get_account_txn(txn, friend) is None:
+                raise NotFound(f"user {friend} not found")
+            if not await accounts_sql.set_remark_txn(txn, owner, friend, remark):
+                raise NotPermitted(f"{friend} is not a friend of {owner}")
+
+        await self._engine.write("set_friend_remark", txn_fn)
+
+    async def delete_friend(self, owner: int, friend: int) -> None:
+        """End a friendship on both sides; the private chat and its history stay."""
+
+        async def txn_fn(txn: Txn) -> None:
+            if await accounts_sql.get_account_txn(txn, friend) is None:
+                raise NotFound(f"user {friend} not found")
+            if not await accounts_sql.delete_friendship_txn(txn, owner, friend):
+                raise NotPermitted(f"{friend} is not a friend of {owner}")
+            await accounts_sql.delete_friendship_txn(txn, friend, owner)
+
+        await self._engine.write("delete_friend", txn_fn)
+
+    async def send_like(self, liker: int, target: int, times: int = 1) -> None:
+        """Like `target`'s profile `times` times; at most MAX_LIKES_PER_DAY a UTC day.
+
+        NapCat lets bots like strangers too, so any existing account may be liked.
+        """
+        if times < 1:
+            raise BadParams(f"times: must be at least 1, got {times}")
+        if liker == target:
+            raise BadParams("user_id: cannot like your own profile")
+        now = self._now()
+        day = now // 86400
+
+        async def txn_fn(txn: Txn) -> None:
+            if await accounts_sql.get_account_txn(txn, target) is None:
+                raise NotFound(f"user {target} not found")
+            account = await accounts_sql.get_account_txn(txn, liker)
+            if account is None:
+                raise NotFound(f"user {liker} not found")
+            used = await accounts_sql.likes_on_day_txn(txn, target, liker, day)
+            if used + times > MAX_LIKES_PER_DAY:
+                raise BadParams(
+                    f"times: at most {MAX_LIKES_PER_DAY} likes per profile per day;"
+                    f" {MAX_LIKES_PER_DAY - used} left today for {target}"
+                )
+            await accounts_sql.add_likes_txn(txn, target, liker, day, times)
+            audience = await accounts_sql.bots_among_txn(txn, (target,))
+            self._publish(txn, ProfileLiked(target, liker, account.nickname, times, audience))
+
+        await self._engine.write("send_like", txn_fn)
+
     async def categories(self, uin: int) -> list[Category]:
         """`uin`'s friend categories."""
         return await self._engine.read(lambda txn: accounts_sql.list_categories_txn(txn, uin))
@@ -130,11 +187,8 @@ class Social:
         return await self._engine.write("create_group", txn_fn)
 
     async def group(self, group_id: int) -> Group:
-        """The group `group_id`; 1404 if there is none."""
-        found = await self._engine.read(lambda txn: groups_sql.get_group_txn(txn, group_id))
-        if found is None:
-            raise NotFound(f"group {group_id} not found")
-        return found
+        """The group `group_id`; 1404 if there is none or it was dismissed."""
+        return await self._engine.read(lambda txn: live_group_txn(txn, group_id))
 
     async def groups_of(self, uin: int) -> list[Group]:
         """The groups `uin` belongs to."""
