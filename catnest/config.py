@@ -115,6 +115,16 @@ class IdentityConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     protocol_version: str = "v11"
 
 
+class WebConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """The virtual users' side: chat page and user-side JSON API (NapCat's web UI port)."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: Port = 6099
+    token: str = ""
+    allow_origins: list[str] = msgspec.field(default_factory=list)
+
+
 class StoreConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Where the world lives: empty means `catnest.db` in the data folder."""
 
@@ -131,6 +141,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     store: StoreConfig = msgspec.field(default_factory=StoreConfig)
     identity: IdentityConfig = msgspec.field(default_factory=IdentityConfig)
     limits: Limits = msgspec.field(default_factory=Limits)
+    web: WebConfig = msgspec.field(default_factory=WebConfig)
     bots: list[BotConfig] = msgspec.field(default_factory=lambda: [BotConfig()])
 
     def sqlite_path(self) -> Path:
@@ -220,28 +231,18 @@ def check_config(config: Config) -> None:
         raise ConfigError("bots: at least one bot is required")
     seen_uins: set[int] = set()
     seen_ports: dict[tuple[str, int], str] = {}
+    if config.web.enabled:
+        _check_listener("web", config.web, seen_ports)
     for i, bot in enumerate(config.bots):
         if bot.uin in seen_uins:
             raise ConfigError(f"bots[{i}].uin: {bot.uin} is configured twice")
         seen_uins.add(bot.uin)
-        listeners: list[tuple[str, HttpServerConfig | WsServerConfig]] = [
+        listeners: list[tuple[str, HttpServerConfig | WsServerConfig | WebConfig]] = [
             *((f"bots[{i}].http[{j}]", h) for j, h in enumerate(bot.http)),
             *((f"bots[{i}].ws[{j}]", w) for j, w in enumerate(bot.ws)),
         ]
         for where, listener in listeners:
-            key = (listener.host, listener.port)
-            if listener.port and key in seen_ports:
-                raise ConfigError(
-                    f"{where}.port: {listener.port} is already used by {seen_ports[key]}"
-                )
-            seen_ports[key] = where
-            # NapCat ships auth off by default and was found exposed on the internet; a port
-            # reachable from other machines must demand a token.
-            if not listener.token and not is_loopback(listener.host):
-                raise ConfigError(
-                    f"{where}.token: required when binding {listener.host!r}, which is "
-                    "reachable from other machines (set a token or bind 127.0.0.1)"
-                )
+            _check_listener(where, listener, seen_ports)
         for j, client in enumerate(bot.ws_clients):
             if not client.url.startswith(("ws://", "wss://")):
                 raise ConfigError(f"bots[{i}].ws_clients[{j}].url: expected a ws:// or wss:// URL")
@@ -250,3 +251,21 @@ def check_config(config: Config) -> None:
                 raise ConfigError(
                     f"bots[{i}].webhooks[{j}].url: expected an http:// or https:// URL"
                 )
+
+
+def _check_listener(
+    where: str,
+    listener: HttpServerConfig | WsServerConfig | WebConfig,
+    seen_ports: dict[tuple[str, int], str],
+) -> None:
+    key = (listener.host, listener.port)
+    if listener.port and key in seen_ports:
+        raise ConfigError(f"{where}.port: {listener.port} is already used by {seen_ports[key]}")
+    seen_ports[key] = where
+    # NapCat ships auth off by default and was found exposed on the internet; a port
+    # reachable from other machines must demand a token.
+    if not listener.token and not is_loopback(listener.host):
+        raise ConfigError(
+            f"{where}.token: required when binding {listener.host!r}, which is "
+            "reachable from other machines (set a token or bind 127.0.0.1)"
+        )

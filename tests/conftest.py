@@ -54,7 +54,7 @@ def make_config(data_dir: Path, **overrides: Any) -> Config:
     http.update(overrides.pop("http", {}))
     bot: dict[str, Any] = {"uin": 10001, "http": [http], "ws": []}
     bot.update(overrides.pop("bot", {}))
-    raw: dict[str, Any] = {"data_dir": str(data_dir), "bots": [bot]}
+    raw: dict[str, Any] = {"data_dir": str(data_dir), "bots": [bot], "web": {"enabled": False}}
     raw.update(overrides)
     return parse_config(raw)
 
