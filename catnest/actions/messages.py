@@ -5,33 +5,44 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+import orjson
 
 from catnest.actions import registry
 from catnest.actions.context import ActionContext
-from catnest.actions.shapes import message_object
+from catnest.actions.shapes import forward_segments, message_object
 from catnest.onebot.errors import BadParams, NotFound
 from catnest.onebot.params import Uin, parse_bool
 from catnest.onebot.segments import normalize_message, raw_message
 from catnest.store.ids import MAX_MESSAGE_ID
 from catnest.store.records import StoredMessage
 from catnest.world.chat import Content
+from catnest.world.extras import ForwardCard
 
 
-class SendPrivateParams(msgspec.Struct):
+class ForwardCardParams(msgspec.Struct, kw_only=True):
+    # NapCat's send payload carries a merged forward's card texts (SendMsg.ts); they matter
+    # only when the message is a list of nodes.
+    source: Any = msgspec.UNSET
+    summary: Any = msgspec.UNSET
+    prompt: Any = msgspec.UNSET
+    news: Any = msgspec.UNSET
+
+
+class SendPrivateParams(ForwardCardParams):
     user_id: Uin
     message: Any
     auto_escape: Any = msgspec.UNSET
     group_id: Uin | None = None  # temp chat source, for a non-friend
 
 
-class SendGroupParams(msgspec.Struct):
+class SendGroupParams(ForwardCardParams):
     group_id: Uin
     message: Any
     auto_escape: Any = msgspec.UNSET
 
 
-class SendMsgParams(msgspec.Struct):
-    message: Any
+class SendMsgParams(ForwardCardParams):
+    message: Any = msgspec.UNSET
     message_type: str | None = None
     user_id: Uin | None = None
     group_id: Uin | None = None
@@ -44,6 +55,8 @@ class MessageIdParams(msgspec.Struct):
 
 def build_content(ctx: ActionContext, message: Any, auto_escape: Any, *, private: bool) -> Content:
     """Normalise a `message` param into storable content."""
+    if message is msgspec.UNSET:
+        raise BadParams("message: required")
     escape = parse_bool(auto_escape, name="auto_escape", default=False)
     segments = normalize_message(message, auto_escape=escape, limits=ctx.limits)
     if private:
@@ -54,45 +67,112 @@ def build_content(ctx: ActionContext, message: Any, auto_escape: Any, *, private
     return Content(segments, raw_message(segments))
 
 
-async def send_private(
-    ctx: ActionContext, user_id: int, content: Content, group_id: int | None
+def forward_card(p: ForwardCardParams) -> ForwardCard:
+    """The card texts of a merged forward, each checked to be a string."""
+    texts: dict[str, str | None] = {}
+    for name in ("source", "summary", "prompt"):
+        value = getattr(p, name)
+        if value is msgspec.UNSET or value is None:
+            texts[name] = None
+        elif isinstance(value, str):
+            texts[name] = value
+        else:
+            raise BadParams(f"{name}: expected a string")
+    news: list[str] = []
+    if p.news is not msgspec.UNSET and p.news is not None:
+        items = p.news if isinstance(p.news, list) else [None]
+        for item in items:
+            if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+                raise BadParams('news: expected an array of {"text": string} objects')
+            news.append(item["text"])
+    return ForwardCard(texts["source"], texts["summary"], texts["prompt"], tuple(news))
+
+
+def expansion(ctx: ActionContext) -> dict[str, int]:
+    """How far a shown forward expands the forwards nested in it: the depth limit, and a node
+    budget so that bundles sharing bundles cannot make one answer grow without bound."""
+    limits = ctx.limits
+    return {
+        "max_depth": limits.max_forward_depth,
+        "budget": limits.max_forward_nodes * limits.max_forward_depth,
+    }
+
+
+async def deliver(
+    ctx: ActionContext,
+    content: Content,
+    *,
+    group_id: int | None = None,
+    user_id: int | None = None,
+    via_group: int | None = None,
+    card: ForwardCard | None = None,
 ) -> dict[str, Any]:
-    stored = await ctx.world.chat.send_private(ctx.self_id, user_id, content, via_group=group_id)
+    """Send `content` to a group, else to a user; a list of nodes goes as one merged forward."""
+    if content.segments[0]["type"] == "node":
+        # NapCat: a message made of nodes is a merged forward, whichever send action carries
+        # it, and the answer adds res_id and go-cqhttp's forward_id (napcat-api.md §6.2).
+        stored, res_id = await ctx.world.extras.send_forward(
+            ctx.self_id,
+            content.segments,
+            group_id=group_id,
+            user_id=None if group_id is not None else user_id,
+            via_group=via_group,
+            card=card,
+            max_depth=ctx.limits.max_forward_depth,
+        )
+        return {"message_id": stored.message_id, "res_id": res_id, "forward_id": res_id}
+    if group_id is not None:
+        stored = await ctx.world.chat.send_group(ctx.self_id, group_id, content)
+    else:
+        assert user_id is not None
+        stored = await ctx.world.chat.send_private(
+            ctx.self_id, user_id, content, via_group=via_group
+        )
     return {"message_id": stored.message_id}
 
 
-async def send_group(ctx: ActionContext, group_id: int, content: Content) -> dict[str, Any]:
-    stored = await ctx.world.chat.send_group(ctx.self_id, group_id, content)
-    return {"message_id": stored.message_id}
+async def route(
+    ctx: ActionContext, p: SendMsgParams, message: Any, *, mode: str | None = None
+) -> dict[str, Any]:
+    """Send as send_msg does: to `group_id` unless `message_type` (else `mode`) says private.
+
+    `mode` is what the group- and private-only forward actions imply (NapCat's ContextMode).
+    """
+    kind = p.message_type
+    if kind not in (None, "private", "group"):
+        raise BadParams(f"message_type: expected 'private' or 'group', got {kind!r}")
+    kind = kind or mode
+    card = forward_card(p)
+    if kind == "group" or (kind is None and p.group_id is not None):
+        if p.group_id is None:
+            raise BadParams("group_id: required when message_type is 'group'")
+        content = build_content(ctx, message, p.auto_escape, private=False)
+        return await deliver(ctx, content, group_id=p.group_id, card=card)
+    if p.user_id is None:
+        if kind == "private":
+            raise BadParams("user_id: required when message_type is 'private'")
+        raise BadParams("user_id or group_id: one is required")
+    content = build_content(ctx, message, p.auto_escape, private=True)
+    return await deliver(ctx, content, user_id=p.user_id, via_group=p.group_id, card=card)
 
 
 @registry.action("send_private_msg", SendPrivateParams)
 async def send_private_msg(ctx: ActionContext, p: SendPrivateParams) -> dict[str, Any]:
     content = build_content(ctx, p.message, p.auto_escape, private=True)
-    return await send_private(ctx, p.user_id, content, p.group_id)
+    return await deliver(
+        ctx, content, user_id=p.user_id, via_group=p.group_id, card=forward_card(p)
+    )
 
 
 @registry.action("send_group_msg", SendGroupParams)
 async def send_group_msg(ctx: ActionContext, p: SendGroupParams) -> dict[str, Any]:
     content = build_content(ctx, p.message, p.auto_escape, private=False)
-    return await send_group(ctx, p.group_id, content)
+    return await deliver(ctx, content, group_id=p.group_id, card=forward_card(p))
 
 
 @registry.action("send_msg", SendMsgParams)
 async def send_msg(ctx: ActionContext, p: SendMsgParams) -> dict[str, Any]:
-    kind = p.message_type
-    if kind not in (None, "private", "group"):
-        raise BadParams(f"message_type: expected 'private' or 'group', got {kind!r}")
-    if kind == "group" or (kind is None and p.group_id is not None):
-        if p.group_id is None:
-            raise BadParams("group_id: required when message_type is 'group'")
-        return await send_group(
-            ctx, p.group_id, build_content(ctx, p.message, p.auto_escape, private=False)
-        )
-    if p.user_id is None:
-        raise BadParams("user_id or group_id: one is required")
-    content = build_content(ctx, p.message, p.auto_escape, private=True)
-    return await send_private(ctx, p.user_id, content, p.group_id)
+    return await route(ctx, p, p.message)
 
 
 async def find_message(ctx: ActionContext, raw_id: int | str) -> StoredMessage:
@@ -102,7 +182,10 @@ async def find_message(ctx: ActionContext, raw_id: int | str) -> StoredMessage:
         raise BadParams(f"message_id: expected a message id, got {raw_id!r}")
     value = int(text)
     if value > MAX_MESSAGE_ID:
-        found = await ctx.world.chat.find_by_nt_msg_id(ctx.self_id, value)
+        # Past int64 no stored msgId can match, and the driver could not bind the value.
+        found = (
+            None if value >= 2**63 else await ctx.world.chat.find_by_nt_msg_id(ctx.self_id, value)
+        )
         if found is None or found.recalled_at is not None:
             raise NotFound(f"message {text} not found")
         return found
@@ -113,7 +196,17 @@ async def find_message(ctx: ActionContext, raw_id: int | str) -> StoredMessage:
 async def get_msg(ctx: ActionContext, p: MessageIdParams) -> dict[str, Any]:
     message = await find_message(ctx, p.message_id)
     obj = message_object(message, self_id=ctx.self_id, fmt=ctx.message_format)
-    obj["emoji_likes_list"] = []
+    likes = await ctx.world.extras.reactions(ctx.self_id, message.message_id)
+    # NapCat's all-strings shape; type "2" is a Unicode emoji code point (napcat-api.md §6.7).
+    obj["emoji_likes_list"] = [
+        {"emoji_id": emoji, "emoji_type": "1" if len(emoji) <= 3 else "2", "likes_cnt": str(n)}
+        for emoji, n in likes
+    ]
+    if ctx.message_format == "array" and "[CQ:forward," in message.raw_message:
+        # NapCat's get_msg shows a merged forward with its nodes (parseMultMsg, §5.2).
+        nested = await ctx.world.extras.carried_forwards(ctx.self_id, message, **expansion(ctx))
+        segments = orjson.loads(message.segments_json)
+        obj["message"] = forward_segments(segments, nested, self_id=ctx.self_id)
     return obj
 
 

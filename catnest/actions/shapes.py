@@ -7,8 +7,10 @@ from typing import Any
 import orjson
 
 from catnest.actions.context import MessageFormat
+from catnest.onebot.cqcode import Segment
 from catnest.store.records import Account, Friend, Group, Member, StoredMessage
 from catnest.world.chat import CHAT_GROUP, CHAT_TEMP
+from catnest.world.extras import ForwardNode
 
 
 def message_object(msg: StoredMessage, *, self_id: int, fmt: MessageFormat) -> dict[str, Any]:
@@ -138,3 +140,58 @@ def member_object(member: Member) -> dict[str, Any]:
         "role": member.role,
         "title": member.title,
     }
+
+
+def forward_segments(
+    segments: list[Segment], nested: dict[str, list[ForwardNode]], *, self_id: int
+) -> list[Segment]:
+    """`segments` with each expanded forward's nodes under `data.content`, as NapCat's array
+    form shows a forward (napcat-api.md §5.2); other segments are returned as they are."""
+    out: list[Segment] = []
+    for seg in segments:
+        res_id = str(seg["data"].get("id", "")) if seg["type"] == "forward" else ""
+        if res_id in nested:
+            content = [
+                forward_node_object(node, self_id=self_id, fmt="array") for node in nested[res_id]
+            ]
+            seg = {"type": "forward", "data": {"id": res_id, "content": content}}
+        out.append(seg)
+    return out
+
+
+def forward_node_object(node: ForwardNode, *, self_id: int, fmt: MessageFormat) -> dict[str, Any]:
+    """One node of a merged forward as a message object, as NapCat's get_forward_msg shows it.
+
+    NapCat parses each node as a message in the destination's chat; `content` repeats
+    `message` because go-cqhttp's get_forward_msg named the field so and clients written
+    against it still read that name. A node copied from a stored message keeps its
+    message_id; a custom node has none (0).
+    """
+    if fmt == "string":
+        message: Any = node.raw_message
+    else:
+        message = forward_segments(node.segments, node.nested, self_id=self_id)
+    is_group = node.group_id is not None
+    obj: dict[str, Any] = {
+        "self_id": self_id,
+        "user_id": node.user_id,
+        "time": node.time,
+        "message_id": node.message_id,
+        "message_seq": node.message_id,
+        "real_id": node.message_id,
+        "real_seq": "0",
+        "message_type": "group" if is_group else "private",
+        "sender": {"user_id": node.user_id, "nickname": node.nickname, "card": ""},
+        "raw_message": node.raw_message,
+        "font": 14,
+        "sub_type": "normal" if is_group else "friend",
+        "message": message,
+        "message_format": fmt,
+        "post_type": "message_sent" if node.user_id == self_id else "message",
+        "content": message,
+    }
+    if node.user_id == self_id:
+        obj["message_sent_type"] = "self"
+    if is_group:
+        obj["group_id"] = node.group_id
+    return obj

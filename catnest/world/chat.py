@@ -12,6 +12,7 @@ import orjson
 from catnest.onebot.errors import BadParams, NotFound, NotPermitted
 from catnest.store import accounts as accounts_sql
 from catnest.store import conversations as conv_sql
+from catnest.store import extras as extras_sql
 from catnest.store import groups as groups_sql
 from catnest.store import messages as msg_sql
 from catnest.store.conversations import KIND_GROUP, KIND_PRIVATE
@@ -54,24 +55,33 @@ class Chat:
         self, sender: int, target: int, content: Content, *, via_group: int | None = None
     ) -> StoredMessage:
         """Send a private message: to a friend, or a temp chat through a shared group."""
+        at = int(self._clock())
+        return await self._engine.write(
+            "send_private",
+            lambda txn: self.send_private_txn(txn, sender, target, content, at, via_group),
+        )
+
+    async def send_private_txn(
+        self,
+        txn: Txn,
+        sender: int,
+        target: int,
+        content: Content,
+        at: int,
+        via_group: int | None = None,
+    ) -> StoredMessage:
+        """`send_private` inside a caller's transaction: a forward stores its nodes first."""
         if sender == target:
             raise BadParams("user_id: cannot send a private message to yourself")
-        at = int(self._clock())
-
-        async def txn_fn(txn: Txn) -> StoredMessage:
-            if await accounts_sql.get_account_txn(txn, target) is None:
-                raise NotFound(f"user {target} not found")
-            conv = await conv_sql.get_private_conv_txn(txn, sender, target)
-            chat_type, temp_group = await self._private_route_txn(
-                txn, sender, target, via_group, conv
+        if await accounts_sql.get_account_txn(txn, target) is None:
+            raise NotFound(f"user {target} not found")
+        conv = await conv_sql.get_private_conv_txn(txn, sender, target)
+        chat_type, temp_group = await self._private_route_txn(txn, sender, target, via_group, conv)
+        if conv is None:
+            conv = await conv_sql.create_private_conv_txn(
+                txn, sender, target, chat_type, temp_group
             )
-            if conv is None:
-                conv = await conv_sql.create_private_conv_txn(
-                    txn, sender, target, chat_type, temp_group
-                )
-            return await self._store_txn(txn, conv, sender, content, at, chat_type, temp_group)
-
-        return await self._engine.write("send_private", txn_fn)
+        return await self._store_txn(txn, conv, sender, content, at, chat_type, temp_group)
 
     async def _private_route_txn(
         self, txn: Txn, sender: int, target: int, via_group: int | None, conv: Conversation | None
@@ -100,25 +110,29 @@ class Chat:
     async def send_group(self, sender: int, group_id: int, content: Content) -> StoredMessage:
         """Send a message to a group the sender belongs to and is not muted in."""
         at = int(self._clock())
+        return await self._engine.write(
+            "send_group", lambda txn: self.send_group_txn(txn, sender, group_id, content, at)
+        )
 
-        async def txn_fn(txn: Txn) -> StoredMessage:
-            group = await groups_sql.get_group_txn(txn, group_id)
-            if group is None:
-                raise NotFound(f"group {group_id} not found")
-            member = await groups_sql.get_member_txn(txn, group_id, sender)
-            if member is None:
-                raise NotPermitted(f"{sender} is not a member of group {group_id}")
-            privileged = member.role in ("owner", "admin")
-            if not privileged and (group.whole_ban or member.shut_up_until > at):
-                raise NotPermitted(f"{sender} is muted in group {group_id}")
-            if not privileged and _mentions_all(content):
-                raise NotPermitted("only the owner or an admin may @all")
-            conv = await conv_sql.get_group_conv_txn(txn, group_id)
-            assert conv is not None, "every group has a conversation"
-            await groups_sql.touch_member_sent_txn(txn, group_id, sender, at)
-            return await self._store_txn(txn, conv, sender, content, at, CHAT_GROUP, None)
-
-        return await self._engine.write("send_group", txn_fn)
+    async def send_group_txn(
+        self, txn: Txn, sender: int, group_id: int, content: Content, at: int
+    ) -> StoredMessage:
+        """`send_group` inside a caller's transaction."""
+        group = await groups_sql.get_group_txn(txn, group_id)
+        if group is None:
+            raise NotFound(f"group {group_id} not found")
+        member = await groups_sql.get_member_txn(txn, group_id, sender)
+        if member is None:
+            raise NotPermitted(f"{sender} is not a member of group {group_id}")
+        privileged = member.role in ("owner", "admin")
+        if not privileged and (group.whole_ban or member.shut_up_until > at):
+            raise NotPermitted(f"{sender} is muted in group {group_id}")
+        if not privileged and _mentions_all(content):
+            raise NotPermitted("only the owner or an admin may @all")
+        conv = await conv_sql.get_group_conv_txn(txn, group_id)
+        assert conv is not None, "every group has a conversation"
+        await groups_sql.touch_member_sent_txn(txn, group_id, sender, at)
+        return await self._store_txn(txn, conv, sender, content, at, CHAT_GROUP, None)
 
     async def _store_txn(
         self,
@@ -131,6 +145,7 @@ class Chat:
         temp_group: int | None,
     ) -> StoredMessage:
         await self._check_replies_txn(txn, conv.conv_id, content)
+        await _check_forwards_txn(txn, sender, content)
         message_id = await next_id_txn(txn, "message")
         seq = conv.last_seq + 1
         await msg_sql.insert_message_txn(
@@ -159,7 +174,7 @@ class Chat:
         await conv_sql.set_read_txn(txn, sender, conv.conv_id, seq)
         stored = await msg_sql.get_message_txn(txn, message_id)
         assert stored is not None
-        audience = await self._audience_txn(txn, conv)
+        audience = await self.audience_txn(txn, conv)
         txn.after_commit(lambda: self._hub.publish(MessageCreated(stored, audience)))
         return stored
 
@@ -172,7 +187,8 @@ class Chat:
             if target is None or target.conv_id != conv_id or target.recalled_at is not None:
                 raise NotFound(f"reply target message {ref} not found in this conversation")
 
-    async def _audience_txn(self, txn: Txn, conv: Conversation) -> tuple[int, ...]:
+    async def audience_txn(self, txn: Txn, conv: Conversation) -> tuple[int, ...]:
+        """The bot accounts taking part in `conv`: who hears of what happens in it."""
         rows = await txn.fetchall(
             "SELECT m.uin FROM conversation_members m JOIN accounts a ON a.uin = m.uin"
             " WHERE m.conv_id = ? AND a.is_bot = 1",
@@ -292,7 +308,7 @@ class Chat:
                 await conv_sql.set_last_visible_txn(
                     txn, conv.conv_id, *(latest if latest else (None, None))
                 )
-            audience = await self._audience_txn(txn, conv)
+            audience = await self.audience_txn(txn, conv)
             txn.after_commit(
                 lambda: self._hub.publish(MessageRecalled(message, operator, audience))
             )
@@ -329,6 +345,16 @@ class Chat:
         await self._engine.write(
             "mark_all_read", lambda txn: conv_sql.mark_all_read_txn(txn, viewer)
         )
+
+
+async def _check_forwards_txn(txn: Txn, sender: int, content: Content) -> None:
+    # A forward segment shares a stored bundle: only one its sender may see, or the bundle
+    # would leak to whoever learns (or is told) its res_id.
+    for segment in content.segments:
+        if segment["type"] == "forward":
+            res_id = str(segment["data"]["id"])
+            if not await extras_sql.forward_visible_txn(txn, res_id, sender):
+                raise NotFound(f"forward {res_id} not found")
 
 
 def _mentions_all(content: Content) -> bool:

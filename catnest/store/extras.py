@@ -1,0 +1,213 @@
+"""Reactions, essence messages, merged-forward bundles, and the lookups pokes need.
+
+A bundle's `nodes` column holds one JSON object (see `catnest/world/extras.py` for its keys):
+the nodes themselves plus what every node shares (nesting depth, destination group, the card's
+texts), so that showing or nesting a bundle reads one row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from catnest.store.engine import Txn
+from catnest.store.messages import MESSAGE_COLUMNS, MESSAGE_JOINS, MESSAGE_WIDTH, message_from_row
+from catnest.store.records import StoredMessage
+
+# --- reactions ---------------------------------------------------------------------------------
+
+
+async def add_reaction_txn(txn: Txn, message_id: int, emoji_id: str, uin: int, at: int) -> bool:
+    """Record `uin`'s reaction; False if it was already there."""
+    changed = await txn.execute(
+        "INSERT INTO reactions (message_id, emoji_id, uin, created_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
+        (message_id, emoji_id, uin, at),
+    )
+    return changed > 0
+
+
+async def remove_reaction_txn(txn: Txn, message_id: int, emoji_id: str, uin: int) -> bool:
+    """Drop `uin`'s reaction; False if there was none."""
+    changed = await txn.execute(
+        "DELETE FROM reactions WHERE message_id = ? AND emoji_id = ? AND uin = ?",
+        (message_id, emoji_id, uin),
+    )
+    return changed > 0
+
+
+async def reaction_count_txn(txn: Txn, message_id: int, emoji_id: str) -> int:
+    """How many accounts reacted to a message with one emoji."""
+    row = await txn.fetchone(
+        "SELECT COUNT(*) FROM reactions WHERE message_id = ? AND emoji_id = ?",
+        (message_id, emoji_id),
+    )
+    return int(row[0]) if row else 0
+
+
+async def reaction_summary_txn(txn: Txn, message_id: int) -> list[tuple[str, int]]:
+    """(emoji_id, count) of every emoji on a message: first used (to the second) first."""
+    rows = await txn.fetchall(
+        "SELECT emoji_id, COUNT(*) FROM reactions WHERE message_id = ?"
+        " GROUP BY emoji_id ORDER BY MIN(created_at), emoji_id",
+        (message_id,),
+    )
+    return [(str(r[0]), int(r[1])) for r in rows]
+
+
+async def reaction_users_txn(
+    txn: Txn, message_id: int, emoji_id: str, limit: int | None
+) -> list[tuple[int, str]]:
+    """(uin, nickname) of who reacted with `emoji_id`, earliest (then lowest uin) first; all
+    when `limit` is None."""
+    sql = (
+        "SELECT r.uin, a.nickname FROM reactions r JOIN accounts a ON a.uin = r.uin"
+        " WHERE r.message_id = ? AND r.emoji_id = ? ORDER BY r.created_at, r.uin"
+    )
+    params: tuple[object, ...] = (message_id, emoji_id)
+    if limit is not None:
+        sql += " LIMIT ?"
+        params += (limit,)
+    rows = await txn.fetchall(sql, params)
+    return [(int(r[0]), str(r[1])) for r in rows]
+
+
+# --- essence messages --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EssenceEntry:
+    """An essence message with who set it, and when."""
+
+    message: StoredMessage
+    operator: int
+    operator_nick: str
+    created_at: int
+
+
+async def is_essence_txn(txn: Txn, message_id: int) -> bool:
+    """Whether a message is one of its group's essence messages."""
+    row = await txn.fetchone("SELECT 1 FROM essence_messages WHERE message_id = ?", (message_id,))
+    return row is not None
+
+
+async def insert_essence_txn(
+    txn: Txn, message_id: int, group_id: int, operator: int, at: int
+) -> None:
+    """Make a group message essence."""
+    await txn.execute(
+        "INSERT INTO essence_messages (message_id, group_id, operator, created_at)"
+        " VALUES (?, ?, ?, ?)",
+        (message_id, group_id, operator, at),
+    )
+
+
+async def delete_essence_txn(txn: Txn, message_id: int) -> None:
+    """Remove a message from its group's essence messages."""
+    await txn.execute("DELETE FROM essence_messages WHERE message_id = ?", (message_id,))
+
+
+async def list_essence_txn(txn: Txn, group_id: int) -> list[EssenceEntry]:
+    """A group's essence messages that are not recalled, most recently set first."""
+    rows = await txn.fetchall(
+        f"SELECT {MESSAGE_COLUMNS}, e.operator,"
+        " COALESCE(NULLIF(om.card, ''), oa.nickname), e.created_at"
+        f" FROM essence_messages e JOIN messages msg ON msg.message_id = e.message_id"
+        f"{MESSAGE_JOINS}"
+        " JOIN accounts oa ON oa.uin = e.operator"
+        " LEFT JOIN group_members om ON om.group_id = e.group_id AND om.uin = e.operator"
+        " WHERE e.group_id = ? AND msg.recalled_at IS NULL"
+        " ORDER BY e.created_at DESC, e.message_id DESC",
+        (group_id,),
+    )
+    return [
+        EssenceEntry(
+            message=message_from_row(r),
+            operator=int(r[MESSAGE_WIDTH]),
+            operator_nick=str(r[MESSAGE_WIDTH + 1]),
+            created_at=int(r[MESSAGE_WIDTH + 2]),
+        )
+        for r in rows
+    ]
+
+
+async def message_by_seq_txn(txn: Txn, group_id: int, seq: int) -> int | None:
+    """The message_id at `seq` in a group's conversation (NapCat's msg_seq addressing)."""
+    row = await txn.fetchone(
+        "SELECT msg.message_id FROM messages msg JOIN conversations c ON c.conv_id = msg.conv_id"
+        " WHERE c.kind = 2 AND c.group_id = ? AND msg.seq = ?",
+        (group_id, seq),
+    )
+    return int(row[0]) if row else None
+
+
+# --- merged forwards ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoredForward:
+    """A merged-forward bundle as stored: its nodes column is decoded by the world."""
+
+    res_id: str
+    owner: int
+    body_json: str
+    created_at: int
+
+
+async def insert_forward_txn(txn: Txn, res_id: str, owner: int, body_json: str, at: int) -> None:
+    """Store a bundle under a fresh res_id."""
+    await txn.execute(
+        "INSERT INTO forwards (res_id, owner, nodes, created_at) VALUES (?, ?, ?, ?)",
+        (res_id, owner, body_json, at),
+    )
+
+
+async def get_forward_txn(txn: Txn, res_id: str) -> StoredForward | None:
+    """The bundle `res_id`, or None."""
+    row = await txn.fetchone(
+        "SELECT res_id, owner, nodes, created_at FROM forwards WHERE res_id = ?", (res_id,)
+    )
+    return StoredForward(str(row[0]), int(row[1]), str(row[2]), int(row[3])) if row else None
+
+
+async def forward_visible_txn(txn: Txn, res_id: str, viewer: int) -> bool:
+    """Whether `viewer` may open bundle `res_id`: its owner, or a member of a conversation
+    where a message that is not recalled carries it."""
+    forward = await get_forward_txn(txn, res_id)
+    if forward is None:
+        return False
+    if forward.owner == viewer:
+        return True
+    # No table maps a bundle to the messages carrying it, so look for its CQ code. Carriers are
+    # sent no earlier than the bundle was made, and nt_msg_id leads with the send time, so the
+    # unique nt_msg_id index bounds the scan to messages sent since then.
+    find = "strpos" if txn.dialect == "postgres" else "instr"
+    row = await txn.fetchone(
+        "SELECT 1 FROM messages msg JOIN conversation_members m"
+        " ON m.conv_id = msg.conv_id AND m.uin = ?"
+        f" WHERE msg.nt_msg_id >= ? AND msg.recalled_at IS NULL AND {find}(msg.raw_message, ?) > 0"
+        " LIMIT 1",
+        (viewer, forward.created_at << 32, f"[CQ:forward,id={res_id}]"),
+    )
+    return row is not None
+
+
+# --- who may poke whom -------------------------------------------------------------------------
+
+
+async def share_a_group_txn(txn: Txn, a: int, b: int) -> bool:
+    """Whether `a` and `b` are members of at least one common group."""
+    row = await txn.fetchone(
+        "SELECT 1 FROM group_members x JOIN group_members y ON y.group_id = x.group_id"
+        " WHERE x.uin = ? AND y.uin = ? LIMIT 1",
+        (a, b),
+    )
+    return row is not None
+
+
+async def bots_among_txn(txn: Txn, uins: tuple[int, ...]) -> tuple[int, ...]:
+    """The bot accounts among `uins`, by uin."""
+    marks = ", ".join("?" for _ in uins)
+    rows = await txn.fetchall(
+        f"SELECT uin FROM accounts WHERE is_bot = 1 AND uin IN ({marks}) ORDER BY uin", uins
+    )
+    return tuple(int(r[0]) for r in rows)
