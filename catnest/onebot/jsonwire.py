@@ -31,35 +31,41 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 _TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|(-?\d+)((?:\.\d+)?(?:[eE][+-]?\d+)?)')
 
 
-def _check_tree(value: Any, max_depth: int) -> bool:
-    """Check depth and int64 range; True if a huge float may have been a huge integer."""
-    suspicious = False
-    stack: list[tuple[Any, int]] = [(value, 1)]
+def _check_tree(value: Any, max_depth: int) -> str | None:
+    """Check depth and int64 range.
+
+    Returns the path of a float of 2**63 or more, which may have been an integer literal
+    that orjson read as a float; None when there is none.
+    """
+    suspicious: str | None = None
+    stack: list[tuple[Any, int, str]] = [(value, 1, "")]
     while stack:
-        node, depth = stack.pop()
+        node, depth, path = stack.pop()
         if isinstance(node, dict):
-            children: Any = node.values()
+            children: Any = (
+                (child, f"{path}.{key}" if path else key) for key, child in node.items()
+            )
         elif isinstance(node, list):
-            children = node
+            children = ((child, f"{path}[{i}]") for i, child in enumerate(node))
         else:
             if type(node) is int and not INT64_MIN <= node <= INT64_MAX:
-                raise BadParams("invalid JSON: integer outside the 64-bit signed range")
+                raise BadParams(f"{path or 'body'}: integer outside the 64-bit signed range")
             # orjson reads integer literals beyond u64 as floats, silently.
-            if type(node) is float and abs(node) >= 2**63:
-                suspicious = True
+            if type(node) is float and abs(node) >= 2**63 and suspicious is None:
+                suspicious = path or "body"
             continue
         if depth > max_depth:
             raise BadParams(f"invalid JSON: nested deeper than {max_depth} levels")
-        stack.extend((child, depth + 1) for child in children)
+        stack.extend((child, depth + 1, child_path) for child, child_path in children)
     return suspicious
 
 
-def _check_integer_literals(text: str) -> None:
+def _check_integer_literals(text: str, path: str) -> None:
     for match in _TOKENS.finditer(text):
         digits = match.group(1)
         in_range = digits is None or match.group(2) or INT64_MIN <= int(digits) <= INT64_MAX
         if not in_range:
-            raise BadParams("invalid JSON: integer outside the 64-bit signed range")
+            raise BadParams(f"{path}: integer outside the 64-bit signed range")
 
 
 def decode_object(data: bytes | str, *, max_depth: int = 64) -> dict[str, Any]:
@@ -74,8 +80,8 @@ def decode_object(data: bytes | str, *, max_depth: int = 64) -> dict[str, Any]:
     # A second, pair-aware parse only when a duplicate is possible: an object whose decoded key
     # count is below the number of `":` separators could have lost a duplicate.
     text = data.decode("utf-8") if isinstance(data, bytes) else data
-    if suspicious:
-        _check_integer_literals(text)
+    if suspicious is not None:
+        _check_integer_literals(text, suspicious)
     if text.count(":") > _count_keys(value):
         json.loads(text, object_pairs_hook=_no_duplicates)
     return value
