@@ -1,41 +1,46 @@
 """Every size and count limit Catnest enforces, declared once with its default and reason.
 
 Config (`[limits]`) may override any of them; `docs/limits.md` is generated from this table's
-values by hand and must be kept in step.
+values; tests/test_limits.py keeps the two in step.
 """
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
+
+# Every limit is a positive count: 0 or less would refuse everything or nothing by accident.
+Positive = Annotated[int, msgspec.Meta(ge=1)]
 
 
 class Limits(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Limits applied before work is done. Defaults are generous for bots, tight for abuse."""
 
     # NapCat reads bodies up to 5000 MB (issue 6); 16 MiB fits a base64 image with room to spare.
-    max_body_bytes: int = 16 * 1024 * 1024
+    max_body_bytes: Positive = 16 * 1024 * 1024
     # A QQ text message caps near 4,500 characters of text; 64 KiB of text leaves room for
     # long bot output (markdown, tables) while keeping one message far from the body cap.
-    max_message_text_chars: int = 64 * 1024
+    max_message_text_chars: Positive = 64 * 1024
     # Segments per message: QQ rejects messages above a few hundred elements.
-    max_segments: int = 500
+    max_segments: Positive = 500
     # CQ codes per string message: each becomes a segment, so this mirrors max_segments.
-    max_cq_codes: int = 500
+    max_cq_codes: Positive = 500
     # JSON nesting depth of a request (DESIGN.md §2 strict JSON).
-    max_json_depth: int = 64
+    max_json_depth: Positive = 64
     # get_recent_contact's count: above this the request fails naming the maximum.
-    max_recent_contacts: int = 5000
+    max_recent_contacts: Positive = 5000
     # History pages: more than this per call is refused rather than silently cut.
-    max_history_count: int = 1000
+    max_history_count: Positive = 1000
     # Forward (node) nesting depth and node count.
-    max_forward_depth: int = 3
-    max_forward_nodes: int = 200
+    max_forward_depth: Positive = 3
+    max_forward_nodes: Positive = 200
     # WebSocket frames: a bigger frame closes the connection (1009) before it is buffered whole.
-    max_ws_frame_bytes: int = 16 * 1024 * 1024
+    max_ws_frame_bytes: Positive = 16 * 1024 * 1024
     # Events waiting for one slow connection; past this the connection is closed so it can
     # neither slow the others nor grow memory without bound.
-    max_queued_events: int = 2000
+    max_queued_events: Positive = 2000
     # Requests one WS connection may have in flight; more wait (back-pressure on the reader).
-    max_inflight_requests: int = 64
+    max_inflight_requests: Positive = 64
     # Names and cards: QQ caps nicknames at 36 bytes-ish; we allow 128 characters.
-    max_name_chars: int = 128
+    max_name_chars: Positive = 128
