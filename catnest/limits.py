@@ -42,5 +42,13 @@ class Limits(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     max_queued_events: Positive = 2000
     # Requests one WS connection may have in flight; more wait (back-pressure on the reader).
     max_inflight_requests: Positive = 64
+    # Open connections from one client address on one port: a flood from one host cannot use
+    # up file descriptors meant for everyone else. Bots keep a handful; load tests use more.
+    max_connections_per_address: Positive = 1024
+    # Seconds a connection may take to send a complete request head, and may sit idle between
+    # requests: slow-loris connections are closed without holding a handler.
+    header_timeout_seconds: Positive = 15
+    # Seconds a request body may take to arrive in full once its head is in.
+    body_timeout_seconds: Positive = 60
     # Names and cards: QQ caps nicknames at 36 bytes-ish; we allow 128 characters.
     max_name_chars: Positive = 128

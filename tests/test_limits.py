@@ -21,5 +21,5 @@ def test_doc_lists_every_limit_with_its_default() -> None:
 
 @pytest.mark.parametrize("value", [0, -1])
 def test_limits_must_be_positive(value: int) -> None:
-    with pytest.raises(ConfigError, match="limits.max_body_bytes"):
+    with pytest.raises(ConfigError, match=r"limits\.max_body_bytes"):
         parse_config({"limits": {"max_body_bytes": value}})

@@ -7,6 +7,7 @@ therefore never makes us read a byte of body (NapCat parses first, then checks).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -27,8 +28,9 @@ from catnest.onebot.registry import Registry
 from catnest.transport.auth import check_origin, check_token, own_origins
 from catnest.transport.events import BotEvents
 from catnest.transport.http_common import json_response, refused
+from catnest.transport.listener import bound_port, listen
 from catnest.transport.sse import SseOptions, serve_sse
-from catnest.transport.ws_server import accept_websocket
+from catnest.transport.ws_server import accept_websocket, close_all
 
 log = logging.getLogger(__name__)
 
@@ -63,22 +65,18 @@ class HttpApiServer:
         self._limits = limits
         self._origins = own_origins(config.host, config.port, config.allow_origins)
         self._runner: web.ServerRunner | None = None
+        self._sockets: set[web.WebSocketResponse] = set()
         self.port = config.port
 
     async def start(self) -> None:
         """Bind and serve; `self.port` holds the bound port (useful with port 0)."""
-        server = web.Server(self._handle, handler_cancellation=True)
-        self._runner = web.ServerRunner(server, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.config.host, self.config.port, reuse_address=True)
-        await site.start()
-        sockets = self._runner.addresses
-        if sockets:
-            self.port = int(sockets[0][1])
+        self._runner = await listen(self._handle, self.config.host, self.config.port, self._limits)
+        self.port = bound_port(self._runner, self.config.port)
         self._origins = own_origins(self.config.host, self.port, self.config.allow_origins)
 
     async def stop(self) -> None:
         """Stop accepting and close open connections."""
+        await close_all(self._sockets)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -119,6 +117,12 @@ class HttpApiServer:
             return json_response(body, cors, status=413)
         except ActionError as exc:
             return json_response(envelope.failed(exc.retcode, exc.message), cors, status=400)
+        except TimeoutError:
+            seconds = self._limits.body_timeout_seconds
+            body = envelope.failed(
+                Retcode.BAD_REQUEST, f"request body did not arrive within {seconds} seconds"
+            )
+            return json_response(body, {**cors, "Connection": "close"}, status=408)
         echo = params.pop("echo", None)
         result = await run_action(self._registry, self._ctx, action, params, echo)
         return json_response(result, cors)
@@ -137,6 +141,7 @@ class HttpApiServer:
             report_self=self.config.report_self_message,
             heart_interval_ms=self.config.heart_interval,
             debug=self.config.debug,
+            open_sockets=self._sockets,
         )
 
     def _sse_options(self) -> SseOptions:
@@ -150,7 +155,8 @@ class HttpApiServer:
     async def _params(self, request: BaseRequest, query: Mapping[str, str]) -> dict[str, Any]:
         params: dict[str, Any] = {}
         if request.method not in ("GET", "HEAD"):
-            body = await _read_body(request, self._limits.max_body_bytes)
+            async with asyncio.timeout(self._limits.body_timeout_seconds):
+                body = await _read_body(request, self._limits.max_body_bytes)
             if body.strip():
                 if request.content_type == "application/x-www-form-urlencoded":
                     params = _form(body)

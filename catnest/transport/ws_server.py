@@ -8,9 +8,11 @@ and then sends a 1403 frame, a bad token or foreign origin is refused during the
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 from aiohttp.web_request import BaseRequest
 
 from catnest.actions.context import ActionContext
@@ -22,6 +24,7 @@ from catnest.onebot.registry import Registry
 from catnest.transport.auth import check_origin, check_token, own_origins
 from catnest.transport.events import BotEvents
 from catnest.transport.http_common import json_response, refused
+from catnest.transport.listener import bound_port, listen
 from catnest.transport.ws_session import WsSession
 
 log = logging.getLogger(__name__)
@@ -42,10 +45,16 @@ async def accept_websocket(
     report_self: bool,
     heart_interval_ms: int,
     debug: bool,
+    open_sockets: set[web.WebSocketResponse],
 ) -> web.WebSocketResponse:
-    """Upgrade an already authenticated request and serve it until it closes."""
+    """Upgrade an already authenticated request and serve it until it closes.
+
+    The socket sits in `open_sockets` while it is open, so the listener can close it cleanly
+    (1001 "going away") when Catnest stops, rather than dropping it without a close frame.
+    """
     ws = web.WebSocketResponse(max_msg_size=limits.max_ws_frame_bytes, autoping=True)
     await ws.prepare(request)
+    open_sockets.add(ws)
     session = WsSession(
         ws,
         ctx,
@@ -56,8 +65,18 @@ async def accept_websocket(
         heart_interval_ms=heart_interval_ms,
         debug=debug,
     )
-    await session.run()
+    try:
+        await session.run()
+    finally:
+        open_sockets.discard(ws)
     return ws
+
+
+async def close_all(open_sockets: set[web.WebSocketResponse]) -> None:
+    """Say goodbye to every open socket (before the listener shuts down)."""
+    for ws in list(open_sockets):
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(ws.close(code=WSCloseCode.GOING_AWAY, message=b"shutdown"), 2)
 
 
 class WsApiServer:
@@ -77,22 +96,19 @@ class WsApiServer:
         self._limits = limits
         self._events = events
         self._runner: web.ServerRunner | None = None
+        self._sockets: set[web.WebSocketResponse] = set()
         self.port = config.port
         self._origins = own_origins(config.host, config.port, config.allow_origins)
 
     async def start(self) -> None:
-        """Bind and serve; `self.port` holds the bound port."""
-        server = web.Server(self._handle, handler_cancellation=True)
-        self._runner = web.ServerRunner(server, access_log=None, shutdown_timeout=1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.config.host, self.config.port, reuse_address=True)
-        await site.start()
-        if self._runner.addresses:
-            self.port = int(self._runner.addresses[0][1])
+        """Bind and serve; `self.port` holds the bound port (useful with port 0)."""
+        self._runner = await listen(self._handle, self.config.host, self.config.port, self._limits)
+        self.port = bound_port(self._runner, self.config.port)
         self._origins = own_origins(self.config.host, self.port, self.config.allow_origins)
 
     async def stop(self) -> None:
         """Close every connection and stop listening."""
+        await close_all(self._sockets)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -116,4 +132,5 @@ class WsApiServer:
             report_self=self.config.report_self_message,
             heart_interval_ms=self.config.heart_interval,
             debug=self.config.debug,
+            open_sockets=self._sockets,
         )

@@ -74,7 +74,8 @@ def _write_config(tmp_path: Path, durability: str = "normal") -> Path:
     config.write_text(
         f'data_dir = "{tmp_path / "data"}"\n'
         f'[store]\ndurability = "{durability}"\n'
-        "[[bots]]\nuin = 10001\n[[bots.http]]\nport = 0\n",
+        "[web]\nenabled = false\n"
+        "[[bots]]\nuin = 10001\nws = []\n[[bots.http]]\nport = 0\n",
         encoding="utf-8",
     )
     return config

@@ -319,3 +319,13 @@ async def test_sse_streams_events(start_server: StartServer) -> None:
         assert event["raw_message"] == "over sse" and event["post_type"] == "message"
     async with running.session.get(f"{running.url}/_events") as resp:
         assert resp.status == 401
+
+
+async def test_stop_closes_sockets_with_going_away(start_server: StartServer) -> None:
+    running = await ws_server(start_server)
+    ws = await running.session.ws_connect(ws_url(running))
+    await next_json(ws)
+    await running.app.ws_servers[0].stop()
+    msg = await asyncio.wait_for(ws.receive(), WAIT)
+    assert msg.type == aiohttp.WSMsgType.CLOSE and msg.data == 1001
+    await ws.close()
