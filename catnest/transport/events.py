@@ -71,8 +71,13 @@ class BotEvents:
             if key not in encoded:
                 encoded[key] = self._encode(event, sink)
             data = encoded[key]
-            if data is not None:
+            if data is None:
+                continue
+            try:
                 sink.offer(data)
+            except Exception:
+                # One broken connection must not cost the others this event.
+                log.exception("bot %s: an event sink failed", self.self_id)
 
     def _encode(self, event: ev.WorldEvent, sink: EventSink) -> bytes | None:
         obj = ob11_event(event, self_id=self.self_id, fmt=sink.fmt, report_self=sink.report_self)

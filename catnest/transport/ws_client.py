@@ -112,7 +112,17 @@ class WsReverseClient:
             report_self=self.config.report_self_message,
             heart_interval_ms=self.config.heart_interval,
             debug=self.config.debug,
+            abort=lambda: _abort_client(ws),
         )
         await session.run()
         log.info("bot %s: reverse WS to %s closed", self.ctx.self_id, self.config.url)
         return True
+
+
+def _abort_client(ws: aiohttp.ClientWebSocketResponse) -> None:
+    # A peer that stopped reading blocks every write, so a close frame would never leave:
+    # drop the TCP connection under the socket (works on asyncio and uvloop alike).
+    connection = ws._response.connection  # aiohttp keeps no public handle on it
+    transport = connection.transport if connection is not None else None
+    if transport is not None:
+        transport.abort()

@@ -53,6 +53,7 @@ async def accept_websocket(
     (1001 "going away") when Catnest stops, rather than dropping it without a close frame.
     """
     ws = web.WebSocketResponse(max_msg_size=limits.max_ws_frame_bytes, autoping=True)
+    transport = request.transport
     await ws.prepare(request)
     open_sockets.add(ws)
     session = WsSession(
@@ -64,6 +65,7 @@ async def accept_websocket(
         report_self=report_self,
         heart_interval_ms=heart_interval_ms,
         debug=debug,
+        abort=transport.abort if transport is not None else ws.force_close,
     )
     try:
         await session.run()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -46,8 +45,10 @@ class WsSession:
         report_self: bool = False,
         heart_interval_ms: int = 0,
         debug: bool = False,
+        abort: Callable[[], None],
     ) -> None:
         self._ws = ws
+        self._abort = abort
         self._ctx = ctx
         self._registry = registry
         self._limits = limits
@@ -83,10 +84,7 @@ class WsSession:
         if self._remove is not None:
             self._remove()
             self._remove = None
-        sock = self._ws.get_extra_info("socket")
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+        self._abort()
 
     async def run(self) -> None:
         """Serve until the peer closes, the connection fails or it falls too far behind."""
