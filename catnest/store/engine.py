@@ -64,6 +64,14 @@ class Engine(ABC):
     async def read(self, fn: TxnFn[T]) -> T:
         """Run a read-only function against a consistent view of committed data."""
 
+    async def change_token(self) -> object | None:
+        """A value that differs whenever any committed write, from any process, changed the data.
+
+        Lets readers cache derived answers safely. None means the engine cannot tell, and
+        nothing may be cached.
+        """
+        return None
+
     @abstractmethod
     async def write(self, desc: str, fn: TxnFn[T]) -> T:
         """Run `fn` in one write transaction; return once it has durably committed.

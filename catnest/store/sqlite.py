@@ -140,6 +140,13 @@ class SQLiteEngine(Engine):
         assert self._reader_conn is not None, "engine not started"
         return await fn(SQLiteTxn(self._reader_conn))
 
+    async def change_token(self) -> object | None:
+        # data_version changes on this connection whenever another connection (our writer,
+        # or another process such as `catnest world seed`) commits; it costs a few µs.
+        assert self._reader_conn is not None, "engine not started"
+        row = self._reader_conn.execute("PRAGMA data_version").fetchone()
+        return int(row[0])
+
     async def write(self, desc: str, fn: TxnFn[T]) -> T:
         if self._writer_task is None:
             raise RuntimeError("engine not started")
