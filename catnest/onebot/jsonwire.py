@@ -31,41 +31,63 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 _TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|(-?\d+)((?:\.\d+)?(?:[eE][+-]?\d+)?)')
 
 
-def _check_tree(value: Any, max_depth: int) -> str | None:
-    """Check depth and int64 range.
+def _scan(value: Any, max_depth: int) -> tuple[int, bool, bool]:
+    """One pass over a decoded tree: (keys, integer out of range, float that may be one).
 
-    Returns the path of a float of 2**63 or more, which may have been an integer literal
-    that orjson read as a float; None when there is none.
+    Paths are not built here: this runs on every request, and errors are rare; `_path_of`
+    finds the path once something is wrong.
     """
-    suspicious: str | None = None
-    stack: list[tuple[Any, int, str]] = [(value, 1, "")]
+    keys = 0
+    bad_int = huge_float = False
+    stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
-        node, depth, path = stack.pop()
+        node, depth = stack.pop()
         if isinstance(node, dict):
-            children: Any = (
-                (child, f"{path}.{key}" if path else key) for key, child in node.items()
-            )
+            keys += len(node)
+            children: Any = node.values()
         elif isinstance(node, list):
-            children = ((child, f"{path}[{i}]") for i, child in enumerate(node))
+            children = node
         else:
-            if type(node) is int and not INT64_MIN <= node <= INT64_MAX:
-                raise BadParams(f"{path or 'body'}: integer outside the 64-bit signed range")
-            # orjson reads integer literals beyond u64 as floats, silently.
-            if type(node) is float and abs(node) >= 2**63 and suspicious is None:
-                suspicious = path or "body"
+            if type(node) is int:
+                bad_int = bad_int or not INT64_MIN <= node <= INT64_MAX
+            elif type(node) is float and abs(node) >= 2**63:
+                # orjson reads integer literals beyond u64 as floats, silently.
+                huge_float = True
             continue
         if depth > max_depth:
             raise BadParams(f"invalid JSON: nested deeper than {max_depth} levels")
-        stack.extend((child, depth + 1, child_path) for child, child_path in children)
-    return suspicious
+        for child in children:
+            if isinstance(child, dict | list):
+                stack.append((child, depth + 1))
+            elif type(child) is int:
+                bad_int = bad_int or not INT64_MIN <= child <= INT64_MAX
+            elif type(child) is float and abs(child) >= 2**63:
+                huge_float = True
+    return keys, bad_int, huge_float
 
 
-def _check_integer_literals(text: str, path: str) -> None:
-    for match in _TOKENS.finditer(text):
-        digits = match.group(1)
-        in_range = digits is None or match.group(2) or INT64_MIN <= int(digits) <= INT64_MAX
-        if not in_range:
-            raise BadParams(f"{path}: integer outside the 64-bit signed range")
+def _path_of(value: Any, bad: Any) -> str:
+    """The path of the first leaf for which `bad(leaf)` holds ("body" for the top level)."""
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, dict):
+            stack.extend((v, f"{path}.{k}" if path else k) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((v, f"{path}[{i}]") for i, v in enumerate(node))
+        elif bad(node):
+            return path or "body"
+    return "body"
+
+
+def _check_integer_literals(text: str) -> bool:
+    """Whether the text holds an integer literal outside int64."""
+    return any(
+        match.group(1) is not None
+        and not match.group(2)
+        and not INT64_MIN <= int(match.group(1)) <= INT64_MAX
+        for match in _TOKENS.finditer(text)
+    )
 
 
 def decode_object(data: bytes | str, *, max_depth: int = 64) -> dict[str, Any]:
@@ -74,29 +96,30 @@ def decode_object(data: bytes | str, *, max_depth: int = 64) -> dict[str, Any]:
         value = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise BadParams(f"invalid JSON: {_describe(exc)}") from None
-    suspicious = _check_tree(value, max_depth)
+    keys, bad_int, huge_float = _scan(value, max_depth)
+    if bad_int or (huge_float and _check_integer_literals(_text(data))):
+        path = _path_of(value, _out_of_range if bad_int else _huge)
+        raise BadParams(f"{path}: integer outside the 64-bit signed range")
     if not isinstance(value, dict):
         raise BadParams(f"invalid JSON: expected an object at the top level, got {_kind(value)}")
-    # A second, pair-aware parse only when a duplicate is possible: an object whose decoded key
-    # count is below the number of `":` separators could have lost a duplicate.
-    text = data.decode("utf-8") if isinstance(data, bytes) else data
-    if suspicious is not None:
-        _check_integer_literals(text, suspicious)
-    if text.count(":") > _count_keys(value):
-        json.loads(text, object_pairs_hook=_no_duplicates)
+    # A second, pair-aware parse only when a duplicate is possible: with no more `:` in the
+    # text than decoded keys, no key can have been lost.
+    colons = data.count(b":") if isinstance(data, bytes) else data.count(":")
+    if colons > keys:
+        json.loads(_text(data), object_pairs_hook=_no_duplicates)
     return value
 
 
-def _count_keys(value: Any) -> int:
-    total, stack = 0, [value]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            total += len(node)
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return total
+def _text(data: bytes | str) -> str:
+    return data.decode("utf-8") if isinstance(data, bytes) else data
+
+
+def _out_of_range(leaf: Any) -> bool:
+    return type(leaf) is int and not INT64_MIN <= leaf <= INT64_MAX
+
+
+def _huge(leaf: Any) -> bool:
+    return type(leaf) is float and abs(leaf) >= 2**63
 
 
 def _kind(value: Any) -> str:

@@ -89,7 +89,8 @@ class HttpApiServer:
             return refused(refusal, {})
         if request.method == "OPTIONS":
             return web.Response(status=204, headers=cors)
-        query = {k: v for k, v in request.query.items()}
+        # Later values of a repeated key win; most bots send no query string at all.
+        query = dict(request.query.items()) if request.query_string else {}
         refusal = check_token(self.config.token, query, request.headers.get("Authorization"))
         if refusal is not None:
             return refused(refusal, cors)
@@ -158,13 +159,15 @@ class HttpApiServer:
             async with asyncio.timeout(self._limits.body_timeout_seconds):
                 body = await _read_body(request, self._limits.max_body_bytes)
             if body.strip():
-                if request.content_type == "application/x-www-form-urlencoded":
+                content_type = request.headers.get("Content-Type", "")
+                if content_type.startswith("application/x-www-form-urlencoded"):
                     params = _form(body)
                 else:
                     # Like NapCat, any other content type is read as JSON (clients often omit it).
                     params = decode_object(body, max_depth=self._limits.max_json_depth)
         # The query overrides the body, as in NapCat; the token is not a parameter.
-        params.update((k, v) for k, v in query.items() if k != "access_token")
+        if query:
+            params.update((k, v) for k, v in query.items() if k != "access_token")
         return params
 
     def _cors_headers(self, origin: str | None) -> dict[str, str]:
@@ -175,8 +178,15 @@ class HttpApiServer:
 
 async def _read_body(request: BaseRequest, limit: int) -> bytes:
     declared = request.content_length
-    if declared is not None and declared > limit:
-        raise BodyTooLarge
+    if declared is not None:
+        if declared > limit:
+            raise BodyTooLarge
+        if declared == 0:
+            return b""
+        try:
+            return await request.content.readexactly(declared)
+        except asyncio.IncompleteReadError:
+            raise ActionError(Retcode.BAD_REQUEST, "request body ended early") from None
     chunks: list[bytes] = []
     size = 0
     while True:
