@@ -15,8 +15,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 import json
+import math
 import os
 import random
 import re
@@ -77,12 +79,14 @@ class Built:
     db_bytes: int
 
 
-def _config(data_dir: Path, port: int) -> dict[str, Any]:
+def _build_config(data_dir: Path) -> dict[str, Any]:
+    """The config the world is built with: no demo, no web side, HTTP on any free port."""
     return {
         "data_dir": str(data_dir),
         "demo": False,
         "log_level": "warning",
-        "bots": [{"uin": BOT, "nickname": "Bench Bot", "http": [{"port": port}]}],
+        "web": {"enabled": False},
+        "bots": [{"uin": BOT, "nickname": "Bench Bot", "http": [{"port": 0}]}],
     }
 
 
@@ -118,10 +122,11 @@ async def _social_graph(world: World) -> list[Conv]:
 
 def _messages(convs: Sequence[Conv], size: int, start: int) -> Iterator[BulkMessage]:
     """`size` text messages, ten a second from `start`, in random conversations."""
-    rng = random.Random(size)
+    rng = random.Random(size).random  # random() is C; randrange() costs a microsecond a call
+    n_convs = len(convs)
     for i in range(size):
-        conv = convs[rng.randrange(len(convs))]
-        sender = conv.speakers[rng.randrange(len(conv.speakers))]
+        conv = convs[int(rng() * n_convs)]
+        sender = conv.speakers[int(rng() * len(conv.speakers))]
         text = f"bench message {i}: the quick brown fox jumps over the lazy dog"
         segments = f'[{{"type":"text","data":{{"text":"{text}"}}}}]'
         yield BulkMessage(conv.conv_id, sender, start + i // 10, segments, text)
@@ -130,7 +135,7 @@ def _messages(convs: Sequence[Conv], size: int, start: int) -> Iterator[BulkMess
 async def build_world(data_dir: Path, size: int) -> Built:
     """Create the world through App (store, world, bulk loader) and close it again."""
     began = time.perf_counter()
-    app = App(parse_config(_config(data_dir, 0)))
+    app = App(parse_config(_build_config(data_dir)))
     await app.start()
     try:
         convs = await _social_graph(app.world)
@@ -189,13 +194,21 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> 
 
 
 @contextlib.contextmanager
-def running(cmd: list[str], url: str, log: Path) -> Iterator[None]:
-    """Run a server process pinned to SERVER_CPU for the duration of the block."""
+def running(cmd: list[str], url: str, log: Path) -> Iterator[int]:
+    """Run a server process pinned to SERVER_CPU for the duration of the block; yield its pid.
+
+    (taskset execs the command, so the pid is the server's own.)
+    """
     with log.open("wb") as out:
         proc = subprocess.Popen(pinned(cmd, SERVER_CPU), stdout=out, stderr=subprocess.STDOUT)
         try:
-            wait_ready(url, proc)
-            yield
+            try:
+                wait_ready(url, proc)
+            except RuntimeError:
+                out.flush()
+                sys.stderr.write(log.read_text(errors="replace")[-2000:])
+                raise
+            yield proc.pid
         finally:
             proc.terminate()
             try:
@@ -206,9 +219,11 @@ def running(cmd: list[str], url: str, log: Path) -> Iterator[None]:
 
 
 def catnest_cmd(data_dir: Path, port: int) -> list[str]:
+    """`catnest serve` as users run it (defaults, web side included), on free ports."""
     config = data_dir.parent / "catnest.toml"
     config.write_text(
         f'data_dir = {json.dumps(str(data_dir))}\ndemo = false\nlog_level = "warning"\n\n'
+        f'[web]\nhost = "127.0.0.1"\nport = {free_port()}\n\n'
         f'[[bots]]\nuin = {BOT}\n\n[[bots.http]]\nhost = "127.0.0.1"\nport = {port}\n'
     )
     catnest = Path(sys.executable).with_name("catnest")
@@ -252,12 +267,15 @@ def _run_loop(coro: Any) -> None:
 
 @dataclass(frozen=True)
 class Run:
-    """One load run: requests per second and latency percentiles in milliseconds."""
+    """One load run: requests per second, latency percentiles in milliseconds, and the
+    server's CPU time per request (robust to other processes competing for the CPU)."""
 
     rps: float
     p50_ms: float
     p99_ms: float
+    requests: int
     errors: str = ""
+    cpu_us: float = math.nan
 
 
 _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
@@ -276,21 +294,43 @@ def parse_wrk(output: str) -> Run:
     p99 = re.search(r"^\s+99%\s+(\S+)", output, re.M)
     if rps is None or p50 is None or p99 is None:
         raise RuntimeError(f"cannot parse wrk output:\n{output}")
+    requests = re.search(r"(\d+) requests in", output)
     errors = [
         m.group(0).strip() for m in re.finditer(r"^\s*(Socket errors|Non-2xx).*$", output, re.M)
     ]
-    return Run(float(rps.group(1)), _ms(p50.group(1)), _ms(p99.group(1)), "; ".join(errors))
+    return Run(
+        rps=float(rps.group(1)),
+        p50_ms=_ms(p50.group(1)),
+        p99_ms=_ms(p99.group(1)),
+        requests=int(requests.group(1)) if requests else 0,
+        errors="; ".join(errors),
+    )
 
 
-def load(url: str, seconds: float, lua: Path) -> Run:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process `pid` (Linux /proc), NaN where unavailable."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return math.nan
+    fields = stat.rsplit(")", 1)[1].split()  # fields from the 3rd on: utime is the 14th
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load(url: str, seconds: float, lua: Path, server_pid: int) -> Run:
     """Drive `url` for `seconds` from LOAD_CPU with wrk, or with the Python generator."""
+    cpu_before = cpu_seconds(server_pid)
     if shutil.which("wrk"):
-        cmd = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds:g}s", "--latency", "-s", str(lua), url]
+        cmd = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds:g}s", "--latency"]
+        cmd += ["-s", str(lua), url]
         out = subprocess.run(pinned(cmd, LOAD_CPU), capture_output=True, text=True, check=True)
-        return parse_wrk(out.stdout)
-    cmd = [sys.executable, __file__, "--load", url, "--duration", str(seconds)]
-    out = subprocess.run(pinned(cmd, LOAD_CPU), capture_output=True, text=True, check=True)
-    return Run(**json.loads(out.stdout))
+        run = parse_wrk(out.stdout)
+    else:
+        cmd = [sys.executable, __file__, "--load", url, "--duration", str(seconds)]
+        out = subprocess.run(pinned(cmd, LOAD_CPU), capture_output=True, text=True, check=True)
+        run = Run(**json.loads(out.stdout))
+    cpu = cpu_seconds(server_pid) - cpu_before
+    return dataclasses.replace(run, cpu_us=cpu / max(run.requests, 1) * 1e6)
 
 
 def python_load(url: str, seconds: float) -> None:
@@ -319,6 +359,7 @@ def python_load(url: str, seconds: float) -> None:
         latencies.sort()
         run = {
             "rps": len(latencies) / elapsed,
+            "requests": len(latencies),
             "p50_ms": latencies[len(latencies) // 2] * 1000,
             "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
             "errors": f"Non-2xx responses: {errors}" if errors else "",
@@ -338,6 +379,8 @@ class Result:
     built: Built
     catnest: Run
     hello: Run
+    catnest_cpu_us: float  # the lowest server CPU time per request over the rounds
+    hello_cpu_us: float
 
 
 def check_catnest(url: str, newest_message_id: int) -> None:
@@ -375,25 +418,33 @@ def measure_size(size: int, work: Path, duration: float, rounds: int) -> Result:
     catnest_runs: list[Run] = []
     hello_runs: list[Run] = []
     with (
-        running(catnest_cmd(data_dir, c_port), c_url, work / "catnest.log"),
-        running(hello_cmd(h_port), h_url, work / "hello.log"),
+        running(catnest_cmd(data_dir, c_port), c_url, work / "catnest.log") as c_pid,
+        running(hello_cmd(h_port), h_url, work / "hello.log") as h_pid,
     ):
         check_catnest(c_url, built.newest_message_id)
-        load(h_url, WARMUP_SECONDS, lua)
-        load(c_url, WARMUP_SECONDS, lua)
+        load(h_url, WARMUP_SECONDS, lua, h_pid)
+        load(c_url, WARMUP_SECONDS, lua, c_pid)
         for n in range(rounds):
-            hello_runs.append(load(h_url, duration, lua))
-            catnest_runs.append(load(c_url, duration, lua))
+            hello_runs.append(load(h_url, duration, lua, h_pid))
+            catnest_runs.append(load(c_url, duration, lua, c_pid))
+            h, c = hello_runs[-1], catnest_runs[-1]
             print(
-                f"  round {n + 1}: hello {hello_runs[-1].rps:,.0f} RPS,"
-                f" catnest {catnest_runs[-1].rps:,.0f} RPS",
+                f"  round {n + 1}: hello {h.rps:,.0f} RPS ({h.cpu_us:.0f} us CPU/req),"
+                f" catnest {c.rps:,.0f} RPS ({c.cpu_us:.0f} us CPU/req),"
+                f" load average {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
         check_catnest(c_url, built.newest_message_id)
     for run in (*hello_runs, *catnest_runs):
         if run.errors:
             print(f"  warning: {run.errors}")
-    return Result(built, best(catnest_runs), best(hello_runs))
+    return Result(
+        built,
+        best(catnest_runs),
+        best(hello_runs),
+        catnest_cpu_us=min(r.cpu_us for r in catnest_runs),
+        hello_cpu_us=min(r.cpu_us for r in hello_runs),
+    )
 
 
 # --- report -----------------------------------------------------------------------------
@@ -401,30 +452,41 @@ def measure_size(size: int, work: Path, duration: float, rounds: int) -> Result:
 
 def print_table(results: Sequence[Result]) -> None:
     head = (
-        f"{'size':>6} {'messages':>12} {'build s':>8} {'catnest RPS':>12} {'hello RPS':>10}"
-        f" {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} {'hello p50':>9} {'hello p99':>9}"
+        f"{'size':>5} {'messages':>11} {'build s':>7} | {'catnest':>7} {'hello':>7} {'ratio':>5}"
+        f" | {'p50 ms':>6} {'p99 ms':>6} {'hello p50':>9} {'p99':>5}"
+        f" | {'cat us':>6} {'hello us':>8} {'ratio':>5}"
     )
     print()
+    print(
+        f"{'':26}| {'RPS (best round)':^21} | {'latency (same round)':^29} | CPU per request (min)"
+    )
     print(head)
     print("-" * len(head))
     for r in results:
         size = f"1e{len(str(r.built.messages)) - 1}" if _is_power_of_ten(r.built.messages) else ""
         print(
-            f"{size:>6} {r.built.messages:>12,} {r.built.seconds:>8.1f} {r.catnest.rps:>12,.0f}"
-            f" {r.hello.rps:>10,.0f} {r.catnest.rps / r.hello.rps:>6.2f} {r.catnest.p50_ms:>7.2f}"
-            f" {r.catnest.p99_ms:>7.2f} {r.hello.p50_ms:>9.2f} {r.hello.p99_ms:>9.2f}"
+            f"{size:>5} {r.built.messages:>11,} {r.built.seconds:>7.1f} |"
+            f" {r.catnest.rps:>7,.0f} {r.hello.rps:>7,.0f} {r.catnest.rps / r.hello.rps:>5.2f} |"
+            f" {r.catnest.p50_ms:>6.2f} {r.catnest.p99_ms:>6.2f} {r.hello.p50_ms:>9.2f}"
+            f" {r.hello.p99_ms:>5.2f} | {r.catnest_cpu_us:>6.0f} {r.hello_cpu_us:>8.0f}"
+            f" {r.hello_cpu_us / r.catnest_cpu_us:>5.2f}"
         )
     print()
     ratios = [r.catnest.rps / r.hello.rps for r in results]
-    print(f"ratio catnest/hello: min {min(ratios):.2f} (target >= 0.60)")
+    cpu_ratios = [r.hello_cpu_us / r.catnest_cpu_us for r in results]
+    print(
+        f"ratio catnest/hello: RPS min {min(ratios):.2f}, CPU-per-request min"
+        f" {min(cpu_ratios):.2f} (target >= 0.60)"
+    )
     if len(results) > 1:
         small, large = results[0], results[-1]
         span = f"{large.built.messages:,} vs {small.built.messages:,} messages"
-        print(f"flatness ({span}; target within 20%, i.e. 0.80-1.20):")
-        print(f"  catnest RPS  large/small: {large.catnest.rps / small.catnest.rps:.2f}")
-        print(f"  catnest p50  large/small: {large.catnest.p50_ms / small.catnest.p50_ms:.2f}")
-        print(f"  catnest p99  large/small: {large.catnest.p99_ms / small.catnest.p99_ms:.2f}")
-        print(f"  (hello RPS   large/small: {large.hello.rps / small.hello.rps:.2f}: run noise)")
+        print(f"flatness, large/small ({span}; target within 20%, i.e. 0.80-1.20):")
+        print(f"  catnest RPS         {large.catnest.rps / small.catnest.rps:.2f}")
+        print(f"  catnest p50         {large.catnest.p50_ms / small.catnest.p50_ms:.2f}")
+        print(f"  catnest p99         {large.catnest.p99_ms / small.catnest.p99_ms:.2f}")
+        print(f"  catnest CPU/req     {large.catnest_cpu_us / small.catnest_cpu_us:.2f}")
+        print(f"  (hello RPS          {large.hello.rps / small.hello.rps:.2f}: run-to-run noise)")
 
 
 def _is_power_of_ten(n: int) -> bool:
@@ -456,7 +518,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"get_recent_contact (count 10) vs aiohttp hello-world; load: {tool}, {CONNECTIONS}"
         f" connections, {args.duration:g}s x {args.rounds} rounds each, alternating;"
         f" servers on CPU {SERVER_CPU}, load on CPU {LOAD_CPU} ({pin})."
-        f" Reported: the best round (highest RPS) with its own latencies.",
+        f" Reported: the best round (highest RPS) with its own latencies, and the lowest"
+        f" server CPU time per request (robust to other load; load average now"
+        f" {os.getloadavg()[0]:.1f}).",
         flush=True,
     )
     results: list[Result] = []

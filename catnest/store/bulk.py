@@ -10,16 +10,23 @@ their own last message and group members' `last_sent_time` moves forward.
 The caller is trusted: friendships, memberships, mutes and content limits are not checked
 (that is the world's job); foreign keys still are. Segments JSON and the raw message are stored
 as given.
+
+Below the message loader: loaders for the rest of a seeded world (accounts, friendships, groups,
+members, private conversations, read marks), and whole-table dumping and restoring for
+`catnest world export` / `import`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
-from catnest.store.engine import Txn
+from catnest.store.accounts import DEFAULT_CATEGORY
+from catnest.store.engine import Row, Txn
 from catnest.store.ids import MAX_MESSAGE_ID, IdsExhausted, next_id_txn
+from catnest.store.records import Account, Group
 
 # Rows per executemany: large enough to amortise the per-statement overhead, small enough to
 # keep one batch's parameters (about 200 bytes a row) far from memory trouble.
@@ -44,12 +51,12 @@ _SENT_SQL = (
 MessageRow = tuple[int, int, int, int, int, int, int | None, int, str, str]
 
 
-@dataclass(frozen=True, slots=True)
-class BulkMessage:
+class BulkMessage(NamedTuple):
     """One message to append to conversation `conv_id`.
 
     `chat_type` None keeps the conversation's current chat type and temp-chat source group;
-    otherwise `chat_type` and `temp_group_id` are stored as given.
+    otherwise `chat_type` and `temp_group_id` are stored as given. (A NamedTuple: building
+    millions of them costs a fraction of a frozen dataclass.)
     """
 
     conv_id: int
@@ -120,10 +127,8 @@ class _Loader:
         self.read_upto: dict[tuple[int, int], int] = {}
         self.sent_at: dict[tuple[int, int], int] = {}
 
-    async def add(self, m: BulkMessage) -> None:
-        tip = self.tips.get(m.conv_id)
-        if tip is None:
-            tip = self.tips[m.conv_id] = await _load_tip(self.txn, m.conv_id)
+    def add(self, m: BulkMessage, tip: _Tip) -> bool:
+        """Queue one message; True when a batch is full and should be flushed."""
         if m.time < tip.time:
             raise ValueError(
                 f"conversation {m.conv_id}: message time {m.time} is before its last"
@@ -134,14 +139,14 @@ class _Loader:
             raise IdsExhausted("every int32 message_id has been used")
         if m.chat_type is not None:
             tip.chat_type, tip.temp_group_id = m.chat_type, m.temp_group_id
-        tip.seq += 1
+        seq = tip.seq = tip.seq + 1
         tip.message_id, tip.time, tip.touched = message_id, m.time, True
         self.batch.append(
             (
                 message_id,
-                nt_msg_id(m.time, message_id),
+                (m.time << 32) | message_id,  # nt_msg_id(), inlined: this runs per row
                 m.conv_id,
-                tip.seq,
+                seq,
                 m.sender_uin,
                 tip.chat_type,
                 tip.temp_group_id,
@@ -150,12 +155,11 @@ class _Loader:
                 m.raw_message,
             )
         )
-        self.read_upto[(m.conv_id, m.sender_uin)] = tip.seq
+        self.read_upto[(m.conv_id, m.sender_uin)] = seq
         if tip.group_id is not None:
             self.sent_at[(tip.group_id, m.sender_uin)] = m.time
-        self.next_id += 1
-        if len(self.batch) >= self.batch_size:
-            await self.flush()
+        self.next_id = message_id + 1
+        return len(self.batch) >= self.batch_size
 
     async def flush(self) -> None:
         if self.batch:
@@ -199,8 +203,13 @@ async def bulk_messages_txn(
         raise ValueError("batch_size must be at least 1")
     first_id = await next_id_txn(txn, "message")
     loader = _Loader(txn, first_id, batch_size)
+    tips = loader.tips
     for message in messages:
-        await loader.add(message)
+        tip = tips.get(message.conv_id)
+        if tip is None:
+            tip = tips[message.conv_id] = await _load_tip(txn, message.conv_id)
+        if loader.add(message, tip):
+            await loader.flush()
     await loader.finish()
     count = loader.next_id - first_id
     if count == 0:
@@ -214,3 +223,377 @@ async def bulk_messages_txn(
         if tip.touched and tip.message_id is not None
     }
     return BulkSummary(count, first_id, loader.next_id - 1, newest)
+
+
+# --- the social graph in bulk ------------------------------------------------------------------
+#
+# Seeding a world of 10^5 users through `Social` would take one transaction per account; these
+# loaders write the same rows with `executemany` and keep the same invariants: every account gets
+# QQ's default friend category, every group its conversation, every member a read cursor there.
+
+
+class BulkFriendship(NamedTuple):
+    """One direction of a friendship: what `owner` calls `friend` (callers add both)."""
+
+    owner_uin: int
+    friend_uin: int
+    remark: str
+    created_at: int
+    category_id: int = 0
+
+
+class BulkMember(NamedTuple):
+    """A member of a group created by `bulk_groups_txn` (or any group with a conversation)."""
+
+    group_id: int
+    uin: int
+    role: str
+    card: str
+    title: str
+    join_time: int
+
+
+class BulkPrivateConv(NamedTuple):
+    """A private conversation to open between `a` and `b` (a temp chat when chat_type is 100)."""
+
+    a: int
+    b: int
+    chat_type: int
+    temp_group_id: int | None = None
+
+
+async def bulk_accounts_txn(txn: Txn, accounts: Sequence[Account]) -> None:
+    """Create accounts, each with QQ's default friend category."""
+    await insert_rows_txn(
+        txn,
+        ACCOUNTS,
+        [(a.uin, a.nickname, int(a.is_bot), a.sex, a.age, a.sign, a.created_at) for a in accounts],
+    )
+    await insert_rows_txn(txn, FRIEND_CATEGORIES, [(a.uin, *DEFAULT_CATEGORY) for a in accounts])
+
+
+async def bulk_friendships_txn(txn: Txn, rows: Sequence[BulkFriendship]) -> None:
+    """Record friendships, one row per direction as given."""
+    await insert_rows_txn(
+        txn,
+        FRIENDSHIPS,
+        # In key order: appending to the primary-key b-tree is far cheaper than random inserts.
+        sorted((f.owner_uin, f.friend_uin, f.remark, f.category_id, f.created_at) for f in rows),
+    )
+
+
+async def bulk_groups_txn(txn: Txn, groups: Sequence[Group]) -> dict[int, int]:
+    """Create groups and their conversations; returns each group's conv_id.
+
+    Members, the owner included, are added with `bulk_members_txn`.
+    """
+    await insert_rows_txn(
+        txn,
+        GROUPS,
+        [
+            (g.group_id, g.name, g.owner_uin, g.max_member_count, int(g.whole_ban), g.created_at)
+            for g in groups
+        ],
+    )
+    conv_ids = await _take_conv_ids_txn(txn, len(groups))
+    await insert_rows_txn(
+        txn,
+        CONVERSATIONS,
+        [
+            (conv_id, 2, g.group_id, None, None, 2, None, 0, None, 0)
+            for conv_id, g in zip(conv_ids, groups, strict=True)
+        ],
+    )
+    return {g.group_id: conv_id for conv_id, g in zip(conv_ids, groups, strict=True)}
+
+
+async def bulk_members_txn(txn: Txn, members: Sequence[BulkMember]) -> None:
+    """Add members to groups and to their conversations; what was said before counts as read."""
+    await insert_rows_txn(
+        txn,
+        GROUP_MEMBERS,
+        [(m.group_id, m.uin, m.role, m.card, m.title, m.join_time, 0, 0) for m in members],
+    )
+    await txn.executemany(
+        "INSERT INTO conversation_members (uin, conv_id, read_seq)"
+        " SELECT ?, conv_id, last_seq FROM conversations WHERE kind = 2 AND group_id = ?",
+        sorted((m.uin, m.group_id) for m in members),  # key order, as above
+    )
+
+
+async def bulk_private_convs_txn(txn: Txn, convs: Sequence[BulkPrivateConv]) -> list[int]:
+    """Open private conversations with both sides as members; returns their conv_ids in order."""
+    conv_ids = await _take_conv_ids_txn(txn, len(convs))
+    rows: list[Row] = []
+    members: list[Row] = []
+    for conv_id, c in zip(conv_ids, convs, strict=True):
+        user_a, user_b = (c.a, c.b) if c.a < c.b else (c.b, c.a)
+        rows.append((conv_id, 1, None, user_a, user_b, c.chat_type, c.temp_group_id, 0, None, 0))
+        members += [(user_a, conv_id, 0, 0), (user_b, conv_id, 0, 0)]
+    await insert_rows_txn(txn, CONVERSATIONS, rows)
+    await insert_rows_txn(txn, CONVERSATION_MEMBERS, sorted(members))  # key order, as above
+    return conv_ids
+
+
+async def bulk_mark_read_txn(txn: Txn, marks: Sequence[tuple[int, int]]) -> None:
+    """Mark whole conversations read: each `(uin, conv_id)` reads up to the last seq."""
+    await txn.executemany(
+        "UPDATE conversation_members SET read_seq = (SELECT last_seq FROM conversations c"
+        " WHERE c.conv_id = conversation_members.conv_id) WHERE uin = ? AND conv_id = ?",
+        marks,
+    )
+
+
+async def _take_conv_ids_txn(txn: Txn, count: int) -> list[int]:
+    if count == 0:
+        return []
+    first = await next_id_txn(txn, "conversation")
+    if txn.dialect == "postgres" and count > 1:
+        await txn.fetchone("SELECT setval('conversation_ids', ?)", (first + count - 1,))
+    return list(range(first, first + count))
+
+
+async def accounts_between_txn(txn: Txn, low: int, high: int, limit: int) -> list[int]:
+    """Up to `limit` existing account uins in [low, high], smallest first."""
+    rows = await txn.fetchall(
+        "SELECT uin FROM accounts WHERE uin BETWEEN ? AND ? ORDER BY uin LIMIT ?",
+        (low, high, limit),
+    )
+    return [int(r[0]) for r in rows]
+
+
+async def groups_between_txn(txn: Txn, low: int, high: int, limit: int) -> list[int]:
+    """Up to `limit` existing group ids in [low, high], smallest first."""
+    rows = await txn.fetchall(
+        "SELECT group_id FROM groups WHERE group_id BETWEEN ? AND ? ORDER BY group_id LIMIT ?",
+        (low, high, limit),
+    )
+    return [int(r[0]) for r in rows]
+
+
+async def largest_ids_txn(txn: Txn) -> tuple[int, int, int]:
+    """The largest account uin, group id and message id in use (0 when there is none)."""
+    row = await txn.fetchone(
+        "SELECT (SELECT COALESCE(MAX(uin), 0) FROM accounts),"
+        " (SELECT COALESCE(MAX(group_id), 0) FROM groups),"
+        " (SELECT COALESCE(MAX(message_id), 0) FROM messages)"
+    )
+    assert row is not None
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+async def peek_message_id_txn(txn: Txn) -> int:
+    """The id `bulk_messages_txn` would give its first message now, without taking it.
+
+    A loader that must know its messages' ids before handing them over (to make replies quote
+    earlier ones) peeks, loads, and checks `BulkSummary.first_message_id` against the peek: on
+    PostgreSQL another writer may take ids in between.
+    """
+    if txn.dialect == "postgres":
+        row = await txn.fetchone(
+            "SELECT last_value + CASE WHEN is_called THEN 1 ELSE 0 END FROM message_ids"
+        )
+    else:
+        row = await txn.fetchone("SELECT COALESCE(MAX(message_id), 0) + 1 FROM messages")
+    assert row is not None
+    return int(row[0])
+
+
+# --- whole tables, verbatim: dumping and restoring a world -------------------------------------
+#
+# `catnest world export` / `import` move every row of every world table as it is, ids included.
+# Tables are read in primary-key order a page at a time (keyset paging, so a page costs the same
+# at row 10^6 as at row 0) and written with `executemany`.
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A world table: its columns in schema order and its primary key (the dump order)."""
+
+    name: str
+    columns: tuple[str, ...]
+    key: tuple[str, ...]
+
+
+ACCOUNTS = Table(
+    "accounts", ("uin", "nickname", "is_bot", "sex", "age", "sign", "created_at"), ("uin",)
+)
+FRIEND_CATEGORIES = Table(
+    "friend_categories",
+    ("owner_uin", "category_id", "name", "sort_id"),
+    ("owner_uin", "category_id"),
+)
+FRIENDSHIPS = Table(
+    "friendships",
+    ("owner_uin", "friend_uin", "remark", "category_id", "created_at"),
+    ("owner_uin", "friend_uin"),
+)
+GROUPS = Table(
+    "groups",
+    ("group_id", "name", "owner_uin", "max_member_count", "whole_ban", "created_at"),
+    ("group_id",),
+)
+GROUP_MEMBERS = Table(
+    "group_members",
+    (
+        "group_id", "uin", "role", "card", "title", "join_time", "last_sent_time",
+        "shut_up_until",
+    ),
+    ("group_id", "uin"),
+)  # fmt: skip
+CONVERSATIONS = Table(
+    "conversations",
+    (
+        "conv_id", "kind", "group_id", "user_a", "user_b", "chat_type", "temp_group_id",
+        "last_seq", "last_msg_id", "last_time",
+    ),
+    ("conv_id",),
+)  # fmt: skip
+CONVERSATION_MEMBERS = Table(
+    "conversation_members", ("uin", "conv_id", "read_seq", "pinned"), ("uin", "conv_id")
+)
+MESSAGES = Table(
+    "messages",
+    (
+        "message_id", "nt_msg_id", "conv_id", "seq", "sender_uin", "chat_type",
+        "temp_group_id", "time", "segments", "raw_message", "recalled_at", "recalled_by",
+    ),
+    ("message_id",),
+)  # fmt: skip
+REACTIONS = Table(
+    "reactions", ("message_id", "emoji_id", "uin", "created_at"), ("message_id", "emoji_id", "uin")
+)
+ESSENCE_MESSAGES = Table(
+    "essence_messages", ("message_id", "group_id", "operator", "created_at"), ("message_id",)
+)
+FORWARDS = Table("forwards", ("res_id", "owner", "nodes", "created_at"), ("res_id",))
+FORWARD_CARRIERS = Table("forward_carriers", ("res_id", "message_id"), ("res_id", "message_id"))
+FRIEND_REQUESTS = Table(
+    "friend_requests",
+    ("flag", "requester", "target", "comment", "state", "created_at"),
+    ("flag",),
+)
+GROUP_REQUESTS = Table(
+    "group_requests",
+    ("flag", "kind", "group_id", "user_id", "inviter", "comment", "state", "created_at"),
+    ("flag",),
+)
+PROFILE_LIKES = Table(
+    "profile_likes", ("target", "liker", "day", "times"), ("target", "liker", "day")
+)
+GROUP_BLOCKLIST = Table("group_blocklist", ("group_id", "uin"), ("group_id", "uin"))
+
+WORLD_TABLES: tuple[Table, ...] = (
+    ACCOUNTS, FRIEND_CATEGORIES, FRIENDSHIPS, GROUPS, GROUP_MEMBERS, CONVERSATIONS,
+    CONVERSATION_MEMBERS, MESSAGES, REACTIONS, ESSENCE_MESSAGES, FORWARDS, FORWARD_CARRIERS,
+    FRIEND_REQUESTS, GROUP_REQUESTS, PROFILE_LIKES, GROUP_BLOCKLIST,
+)  # fmt: skip
+"""Every table of the world, parents before the tables whose foreign keys point at them."""
+
+
+class RowRejected(Exception):
+    """The database refused row `index` of a batch (a duplicate key, a dangling reference...)."""
+
+    def __init__(self, index: int, reason: str) -> None:
+        super().__init__(f"row {index}: {reason}")
+        self.index = index
+        self.reason = reason
+
+
+async def insert_rows_txn(txn: Txn, table: Table, rows: Sequence[Row]) -> None:
+    """Insert rows given in `table.columns` order, all or none.
+
+    When the database refuses the batch, the batch is undone and its rows are tried one at a
+    time to name the culprit: RowRejected carries its index and the database's reason.
+    """
+    if not rows:
+        return
+    marks = ", ".join("?" for _ in table.columns)
+    sql = f"INSERT INTO {table.name} ({', '.join(table.columns)}) VALUES ({marks})"
+    await txn.execute("SAVEPOINT bulk_rows")
+    try:
+        await txn.executemany(sql, rows)
+    except Exception:  # any driver's error: the row probe below names it
+        await txn.execute("ROLLBACK TO SAVEPOINT bulk_rows")
+        await txn.execute("RELEASE SAVEPOINT bulk_rows")
+        rejected = await _find_rejected_txn(txn, sql, rows)
+        if rejected is None:
+            raise
+        raise rejected from None
+    await txn.execute("RELEASE SAVEPOINT bulk_rows")
+
+
+async def _find_rejected_txn(txn: Txn, sql: str, rows: Sequence[Row]) -> RowRejected | None:
+    # Only runs after a failure, so its cost (one statement a row) never slows a good load.
+    await txn.execute("SAVEPOINT bulk_probe")
+    try:
+        for index, row in enumerate(rows):
+            try:
+                await txn.execute(sql, row)
+            except Exception as exc:
+                return RowRejected(index, str(exc))
+        return None
+    finally:
+        await txn.execute("ROLLBACK TO SAVEPOINT bulk_probe")
+        await txn.execute("RELEASE SAVEPOINT bulk_probe")
+
+
+async def page_rows_txn(txn: Txn, table: Table, after: Row | None, limit: int) -> list[Row]:
+    """Up to `limit` rows of `table` in key order, starting after the row whose key is `after`."""
+    columns = ", ".join(table.columns)
+    order = ", ".join(table.key)
+    if after is None:
+        sql = f"SELECT {columns} FROM {table.name} ORDER BY {order} LIMIT ?"
+        return await txn.fetchall(sql, (limit,))
+    marks = ", ".join("?" for _ in table.key)
+    sql = f"SELECT {columns} FROM {table.name} WHERE ({order}) > ({marks}) ORDER BY {order} LIMIT ?"
+    return await txn.fetchall(sql, (*after, limit))
+
+
+def row_key(table: Table, row: Row) -> Row:
+    """The primary key of `row` (given in `table.columns` order), for `page_rows_txn`."""
+    return tuple(row[table.columns.index(column)] for column in table.key)
+
+
+async def count_rows_txn(txn: Txn, table: Table) -> int:
+    """How many rows `table` has."""
+    row = await txn.fetchone(f"SELECT COUNT(*) FROM {table.name}")
+    return int(row[0]) if row else 0
+
+
+async def schema_version_txn(txn: Txn) -> int:
+    """The number of the last migration applied to this database."""
+    row = await txn.fetchone("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+    return int(row[0]) if row else 0
+
+
+async def restored_txn(txn: Txn) -> None:
+    """After a verbatim restore: id sequences continue past the restored ids (PostgreSQL)."""
+    if txn.dialect == "postgres":
+        for sequence, table, column in (
+            ("message_ids", "messages", "message_id"),
+            ("conversation_ids", "conversations", "conv_id"),
+        ):
+            await txn.fetchone(
+                f"SELECT setval('{sequence}', COALESCE((SELECT MAX({column}) FROM {table}), 0)"
+                " + 1, false)"
+            )
+
+
+@contextlib.asynccontextmanager
+async def snapshot_txn(txn: Txn) -> AsyncIterator[None]:
+    """Make the reads inside the block see one snapshot of the database.
+
+    A dump reads page after page; without this a server writing to the same file meanwhile
+    could leave the dump with a message whose conversation it never saw. On SQLite, use it on
+    a read handle nothing else shares while the block runs (the world tools' own engine);
+    PostgreSQL reads already run in one REPEATABLE READ snapshot, so there it does nothing.
+    """
+    if txn.dialect != "sqlite":
+        yield
+        return
+    await txn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        await txn.execute("COMMIT")
