@@ -8,10 +8,12 @@ import msgspec
 
 from catnest.actions import registry
 from catnest.actions.context import ActionContext
+from catnest.actions.messages import expansion
 from catnest.actions.shapes import message_object
 from catnest.onebot.params import parse_count
 from catnest.store.records import RecentEntry
 from catnest.world.chat import CHAT_GROUP
+from catnest.world.forwards import Carried
 
 # NapCat's default when `count` is absent (NcatBot 4 sends `params: {}`).
 DEFAULT_COUNT = 10
@@ -22,11 +24,18 @@ class RecentContactParams(msgspec.Struct):
     count: Any = msgspec.UNSET
 
 
-def contact_item(entry: RecentEntry, ctx: ActionContext) -> dict[str, Any]:
-    """One item: every seed field with NapCat's types, in the seed's order, then extras."""
+def contact_item(
+    entry: RecentEntry, ctx: ActionContext, carried: Carried | None = None
+) -> dict[str, Any]:
+    """One item: every seed field with NapCat's types, in the seed's order, then extras.
+
+    `carried` expands the forwards the last message carries, as NapCat's lastestMsg does.
+    """
     last = entry.last
     return {
-        "lastestMsg": message_object(last, self_id=ctx.self_id, fmt=ctx.message_format),
+        "lastestMsg": message_object(
+            last, self_id=ctx.self_id, fmt=ctx.message_format, carried=carried
+        ),
         "peerUin": str(entry.peer_uin),
         "remark": entry.remark,
         "msgTime": str(last.time),
@@ -48,4 +57,12 @@ async def get_recent_contact(ctx: ActionContext, p: RecentContactParams) -> list
         p.count, name="count", default=DEFAULT_COUNT, maximum=ctx.limits.max_recent_contacts
     )
     entries = await ctx.world.chat.recent_contacts(ctx.self_id, count)
+    if ctx.message_format == "array":
+        # NapCat's lastestMsg shows a forward with its nodes (parseMultMsg, napcat-api.md
+        # §5.2). A hot path: carried_by queries nothing unless some last message carries one.
+        carried = await ctx.world.extras.forwards.carried_by(
+            ctx.self_id, [entry.last for entry in entries], **expansion(ctx)
+        )
+        if carried:
+            return [contact_item(e, ctx, carried.get(e.last.message_id)) for e in entries]
     return [contact_item(entry, ctx) for entry in entries]

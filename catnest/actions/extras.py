@@ -16,7 +16,8 @@ from catnest.onebot.errors import BadParams
 from catnest.onebot.params import Uin, parse_count
 from catnest.store.extras import EssenceEntry
 from catnest.store.ids import MAX_MESSAGE_ID
-from catnest.world.extras import Forward, canonical_emoji_id
+from catnest.world.extras import canonical_emoji_id
+from catnest.world.forwards import Forward
 
 # --- reactions ---------------------------------------------------------------------------------
 
@@ -241,11 +242,11 @@ async def get_forward_msg(ctx: ActionContext, p: GetForwardParams) -> dict[str, 
     if ref.isascii() and ref.isdigit():
         # Digits name the message carrying the forward (short id or NT msgId), as in NapCat.
         message = await find_message(ctx, ref)
-        forward = await ctx.world.extras.forward_of_message(
+        forward = await ctx.world.extras.forwards.forward_of_message(
             ctx.self_id, message.message_id, **expansion(ctx)
         )
     else:
-        forward = await ctx.world.extras.forward(ctx.self_id, ref, **expansion(ctx))
+        forward = await ctx.world.extras.forwards.forward(ctx.self_id, ref, **expansion(ctx))
     return {
         "messages": [
             forward_node_object(node, self_id=ctx.self_id, fmt=ctx.message_format)

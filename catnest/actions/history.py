@@ -8,11 +8,12 @@ import msgspec
 
 from catnest.actions import registry
 from catnest.actions.context import ActionContext
-from catnest.actions.messages import find_message
+from catnest.actions.messages import expansion, find_message
 from catnest.actions.shapes import message_object
 from catnest.onebot.errors import BadParams
 from catnest.onebot.params import NoParams, Uin, parse_bool, parse_count
 from catnest.store.records import Conversation
+from catnest.world.forwards import Carried
 
 DEFAULT_HISTORY_COUNT = 20
 
@@ -61,9 +62,18 @@ async def _page(ctx: ActionContext, conv: Conversation | None, p: _HistoryParams
     if anchor is None and reverse:
         # Without an anchor, reverse_order flips the page to newest first (NapCat #1671).
         messages.reverse()
+    fmt = ctx.message_format
+    carried: dict[int, Carried] = {}
+    if fmt == "array":
+        # NapCat's history shows forwards with their nodes (parseMultMsg, napcat-api.md §5.2);
+        # only messages carrying one are looked up.
+        carried = await ctx.world.extras.forwards.carried_by(
+            ctx.self_id, messages, **expansion(ctx)
+        )
     return {
         "messages": [
-            message_object(m, self_id=ctx.self_id, fmt=ctx.message_format) for m in messages
+            message_object(m, self_id=ctx.self_id, fmt=fmt, carried=carried.get(m.message_id))
+            for m in messages
         ]
     }
 

@@ -10,14 +10,18 @@ from catnest.actions.context import MessageFormat
 from catnest.onebot.cqcode import Segment
 from catnest.store.records import Account, Friend, Group, Member, StoredMessage
 from catnest.world.chat import CHAT_GROUP, CHAT_TEMP
-from catnest.world.extras import ForwardNode
+from catnest.world.forwards import Carried, ForwardNode
 
 
-def message_object(msg: StoredMessage, *, self_id: int, fmt: MessageFormat) -> dict[str, Any]:
+def message_object(
+    msg: StoredMessage, *, self_id: int, fmt: MessageFormat, carried: Carried | None = None
+) -> dict[str, Any]:
     """The OB11 message object `self_id` sees for `msg`, in array or string form.
 
     Unlike NapCat's `lastestMsg`, `message_id`, `message_seq` and `real_id` are always present
     (DESIGN.md §2); they all carry the persistent short id, `real_seq` the conversation seq.
+    `carried` holds the expanded bundles of the forwards `msg` carries: in array form they are
+    shown under each forward segment's `data.content`, as NapCat's parseMultMsg does.
     """
     is_self = msg.sender_uin == self_id
     is_group = msg.chat_type == CHAT_GROUP
@@ -48,6 +52,9 @@ def message_object(msg: StoredMessage, *, self_id: int, fmt: MessageFormat) -> d
         "message_format": fmt,
         "post_type": "message_sent" if is_self else "message",
     }
+    if carried and fmt == "array":
+        segments = orjson.loads(msg.segments_json)
+        obj["message"] = forward_segments(segments, carried, self_id=self_id)
     if is_self:
         obj["message_sent_type"] = "self"
     if is_group:
@@ -142,9 +149,7 @@ def member_object(member: Member) -> dict[str, Any]:
     }
 
 
-def forward_segments(
-    segments: list[Segment], nested: dict[str, list[ForwardNode]], *, self_id: int
-) -> list[Segment]:
+def forward_segments(segments: list[Segment], nested: Carried, *, self_id: int) -> list[Segment]:
     """`segments` with each expanded forward's nodes under `data.content`, as NapCat's array
     form shows a forward (napcat-api.md §5.2); other segments are returned as they are."""
     out: list[Segment] = []

@@ -145,7 +145,7 @@ class Chat:
         temp_group: int | None,
     ) -> StoredMessage:
         await self._check_replies_txn(txn, conv.conv_id, content)
-        await _check_forwards_txn(txn, sender, content)
+        carried = await _check_forwards_txn(txn, sender, content)
         message_id = await next_id_txn(txn, "message")
         seq = conv.last_seq + 1
         await msg_sql.insert_message_txn(
@@ -161,6 +161,9 @@ class Chat:
             segments_json=orjson.dumps(list(content.segments)).decode(),
             raw_message=content.raw_message,
         )
+        if carried:
+            # Who may open a bundle is read from its carriers (store/extras.py).
+            await extras_sql.insert_forward_carriers_txn(txn, message_id, carried)
         await conv_sql.advance_conv_txn(
             txn,
             conv.conv_id,
@@ -347,14 +350,17 @@ class Chat:
         )
 
 
-async def _check_forwards_txn(txn: Txn, sender: int, content: Content) -> None:
+async def _check_forwards_txn(txn: Txn, sender: int, content: Content) -> list[str]:
     # A forward segment shares a stored bundle: only one its sender may see, or the bundle
-    # would leak to whoever learns (or is told) its res_id.
+    # would leak to whoever learns (or is told) its res_id. Returns the res_ids carried.
+    carried: list[str] = []
     for segment in content.segments:
         if segment["type"] == "forward":
             res_id = str(segment["data"]["id"])
             if not await extras_sql.forward_visible_txn(txn, res_id, sender):
                 raise NotFound(f"forward {res_id} not found")
+            carried.append(res_id)
+    return carried
 
 
 def _mentions_all(content: Content) -> bool:

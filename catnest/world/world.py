@@ -21,3 +21,4 @@ class World:
         self.social = Social(engine, hub, clock)
         self.chat = Chat(engine, hub, clock)
         self.extras = Extras(engine, hub, clock)
+        self.forwards = self.extras.forwards

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
 import pytest
 
+import catnest.store.postgres
+import catnest.store.sqlite
 from catnest.limits import Limits
 from catnest.onebot.errors import ActionError
-from catnest.onebot.segments import normalize_message
+from catnest.onebot.segments import normalize_message, raw_message
+from catnest.store import conversations as conv_sql
+from catnest.store import extras as extras_sql
+from catnest.store import messages as msg_sql
+from catnest.store import migrate
+from catnest.store.engine import Engine, Txn, TxnFn
+from catnest.store.ids import next_id_txn
+from catnest.world.chat import Content, nt_msg_id
 from catnest.world.events import MessageCreated
+from catnest.world.forwards import new_res_id
 from tests.conftest import (
     ALICE,
     BOB,
@@ -225,7 +238,7 @@ async def test_nodes_forward_only_what_the_sender_sees(server: Running) -> None:
 
 async def test_who_may_fetch_a_forward(server: Running) -> None:
     world = server.app.world
-    extras = world.extras
+    extras = world.extras.forwards
     sent = await server.ok("send_private_forward_msg", user_id=ALICE, messages=[custom("psst")])
     res_id = sent["res_id"]
     # The recipient sees the carrier; Bob sees neither it nor the bundle.
@@ -255,7 +268,9 @@ async def test_who_may_fetch_a_forward(server: Running) -> None:
 
 async def test_bot_fetches_a_forward_it_received(server: Running) -> None:
     world = server.app.world
-    stored, res_id = await world.extras.send_forward(ALICE, [normalized("from alice")], user_id=BOB)
+    stored, res_id = await world.extras.forwards.send_forward(
+        ALICE, [normalized("from alice")], user_id=BOB
+    )
     # The bot is not in Alice and Bob's chat: it cannot open the bundle.
     await server.fails("get_forward_msg", 1404, id=res_id)
     await server.fails("get_forward_msg", 1404, message_id=stored.message_id)
@@ -333,6 +348,10 @@ async def test_forward_in_string_format(start_server: StartServer) -> None:
     assert second["message"].startswith("[CQ:forward,id=") and second["message"].endswith("]")
     carrier = await running.ok("get_msg", message_id=sent["message_id"])
     assert carrier["message"] == carrier["raw_message"] == f"[CQ:forward,id={sent['res_id']}]"
+    # History and recent contacts show the string form too: no nodes in a CQ string.
+    (shown,) = (await running.ok("get_group_msg_history", group_id=LOUNGE, count=1))["messages"]
+    (item,) = await running.ok("get_recent_contact", count=1)
+    assert shown["message"] == item["lastestMsg"]["message"] == carrier["raw_message"]
 
 
 async def test_forwards_survive_restart(start_server: StartServer) -> None:
@@ -354,3 +373,245 @@ async def test_forwards_survive_restart(start_server: StartServer) -> None:
         "send_group_msg", group_id=LAB, message=f"[CQ:forward,id={sent['res_id']}]"
     )
     assert await second.ok("get_forward_msg", message_id=again["message_id"]) == before
+
+
+# --- who carries a bundle ----------------------------------------------------------------------
+
+
+async def carriers(running: Running) -> set[tuple[str, int]]:
+    """Every (res_id, message_id) row of forward_carriers."""
+    rows = await running.app.engine.read(
+        lambda txn: txn.fetchall("SELECT res_id, message_id FROM forward_carriers")
+    )
+    return {(str(r[0]), int(r[1])) for r in rows}
+
+
+async def test_a_reshared_forward_opens_for_whoever_sees_a_carrier(server: Running) -> None:
+    world = server.app.world
+    forwards = world.extras.forwards
+    first, res_id = await forwards.send_forward(ALICE, [normalized("from alice")], user_id=BOB)
+    assert await carriers(server) == {(res_id, first.message_id)}
+    await server.fails("get_forward_msg", 1404, id=res_id)
+    # Bob, who does not own the bundle, shares it (twice over) in the lounge, where the bot is.
+    shared = await world.chat.send_group(
+        BOB, LOUNGE, content(f"look [CQ:forward,id={res_id}] and [CQ:forward,id={res_id}]")
+    )
+    assert await carriers(server) == {(res_id, first.message_id), (res_id, shared.message_id)}
+    got = await server.ok("get_forward_msg", id=res_id)
+    assert [m["raw_message"] for m in got["messages"]] == ["from alice"]
+    # Recalling the only carrier the bot could see closes the bundle to it again; the row stays,
+    # and Bob (who sees the first carrier) and Alice (the owner) may still open it.
+    await world.chat.recall(BOB, shared.message_id)
+    assert "not found" in await server.fails("get_forward_msg", 1404, id=res_id)
+    assert len(await carriers(server)) == 2
+    assert (await forwards.forward(BOB, res_id, **EXPANSION)).owner == ALICE
+    await world.chat.recall(ALICE, first.message_id)
+    with pytest.raises(ActionError):
+        await forwards.forward(BOB, res_id, **EXPANSION)
+    assert (await forwards.forward(ALICE, res_id, **EXPANSION)).owner == ALICE
+
+
+async def test_a_refused_send_records_no_carrier(server: Running) -> None:
+    _, res_id = await server.app.world.extras.forwards.send_forward(
+        ALICE, [normalized("x")], user_id=BOB
+    )
+    before = await carriers(server)
+    await server.fails("send_group_msg", 1404, group_id=LOUNGE, message=f"[CQ:forward,id={res_id}]")
+    assert await carriers(server) == before
+
+
+# --- forwards shown with their nodes (parseMultMsg) --------------------------------------------
+
+
+def with_nodes(res_id: str, nodes: list[dict[str, Any]]) -> dict[str, Any]:
+    """A forward segment as NapCat's array form shows it in get_msg, history and lastestMsg."""
+    return {"type": "forward", "data": {"id": res_id, "content": nodes}}
+
+
+async def test_history_shows_forwards_with_their_nodes(server: Running) -> None:
+    plain = await server.ok("send_group_msg", group_id=LOUNGE, message="before")
+    sent = await server.ok(
+        "send_group_forward_msg", group_id=LOUNGE, messages=[custom("in"), custom([custom("deep")])]
+    )
+    res_id = sent["res_id"]
+    nodes = (await server.ok("get_forward_msg", id=res_id))["messages"]
+    shared = await server.app.world.chat.send_group(
+        BOB, LOUNGE, content(f"see [CQ:forward,id={res_id}]!")
+    )
+    page = (await server.ok("get_group_msg_history", group_id=LOUNGE, count=3))["messages"]
+    assert [m["message_id"] for m in page] == [
+        plain["message_id"],
+        sent["message_id"],
+        shared.message_id,
+    ]
+    assert page[0]["message"] == [{"type": "text", "data": {"text": "before"}}]
+    assert page[1]["message"] == [with_nodes(res_id, nodes)]
+    assert page[2]["message"] == [
+        {"type": "text", "data": {"text": "see "}},
+        with_nodes(res_id, nodes),
+        {"type": "text", "data": {"text": "!"}},
+    ]
+    # Each message shows as get_msg shows it.
+    for message in page:
+        shown = await server.ok("get_msg", message_id=message["message_id"])
+        assert message["message"] == shown["message"]
+    private = await server.ok("send_private_forward_msg", user_id=ALICE, messages=[custom("p")])
+    (last,) = (await server.ok("get_friend_msg_history", user_id=ALICE, count=1))["messages"]
+    private_nodes = (await server.ok("get_forward_msg", id=private["res_id"]))["messages"]
+    assert last["message"] == [with_nodes(private["res_id"], private_nodes)]
+
+
+async def test_recent_contact_shows_forwards_with_their_nodes(server: Running) -> None:
+    sent = await server.ok("send_private_forward_msg", user_id=ALICE, messages=[custom("hi")])
+    nodes = (await server.ok("get_forward_msg", id=sent["res_id"]))["messages"]
+    items = await server.ok("get_recent_contact", count=10)
+    assert items[0]["peerUin"] == str(ALICE)
+    assert items[0]["lastestMsg"]["message"] == [with_nodes(sent["res_id"], nodes)]
+    assert all(
+        "content" not in seg["data"] for i in items[1:] for seg in i["lastestMsg"]["message"]
+    )
+
+
+async def test_recent_contact_looks_forwards_up_only_when_one_is_shown(
+    server: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = server.app.engine
+    real_read: Callable[[TxnFn[Any]], Awaitable[Any]] = engine.read
+    reads: list[object] = []
+
+    async def counting_read(fn: TxnFn[Any]) -> Any:
+        reads.append(fn)
+        return await real_read(fn)
+
+    monkeypatch.setattr(engine, "read", counting_read)
+    await server.ok("get_recent_contact", count=10)
+    plain = len(reads)
+    await server.ok("send_group_forward_msg", group_id=LAB, messages=[custom("x")])
+    await server.ok("send_group_msg", group_id=LOUNGE, message="plain again")
+    reads.clear()
+    await server.ok("get_recent_contact", count=10)
+    assert len(reads) == plain + 1  # the one carrier among the items: one more read
+    reads.clear()
+    await server.ok("get_recent_contact", count=1)  # the lounge only: no carrier, no lookup
+    assert len(reads) == plain
+
+
+# --- migrating a world from schema version 2 ---------------------------------------------------
+
+
+async def schema_version(running: Running) -> int:
+    """The highest migration applied to a running server's store."""
+    row = await running.app.engine.read(
+        lambda txn: txn.fetchone("SELECT MAX(version) FROM schema_migrations")
+    )
+    assert row is not None
+    return int(row[0])
+
+
+async def v2_bundle(engine: Engine, owner: int, text: str) -> str:
+    """Store a one-node bundle as Catnest at schema version 2 did."""
+    res_id, at = new_res_id(), int(time.time())
+    node = {"user_id": owner, "nickname": "Old", "time": at, "content": [text_segment(text)]}
+    body = orjson.dumps({"nodes": [node], "depth": 1, "group_id": None}).decode()
+    await engine.write(
+        "v2 bundle", lambda txn: extras_sql.insert_forward_txn(txn, res_id, owner, body, at)
+    )
+    return res_id
+
+
+def text_segment(text: str) -> dict[str, Any]:
+    """A canonical text segment."""
+    return {"type": "text", "data": {"text": text}}
+
+
+async def v2_message(engine: Engine, conv_id: int, sender: int, message: Content) -> int:
+    """Store a message as Catnest at schema version 2 did: with no forward_carriers row."""
+    at = int(time.time())
+
+    async def txn_fn(txn: Txn) -> int:
+        conv = await conv_sql.get_conv_txn(txn, conv_id)
+        assert conv is not None
+        message_id = await next_id_txn(txn, "message")
+        seq = conv.last_seq + 1
+        await msg_sql.insert_message_txn(
+            txn,
+            message_id=message_id,
+            nt_msg_id=nt_msg_id(at, message_id),
+            conv_id=conv_id,
+            seq=seq,
+            sender_uin=sender,
+            chat_type=conv.chat_type,
+            temp_group_id=None,
+            time=at,
+            segments_json=orjson.dumps(list(message.segments)).decode(),
+            raw_message=message.raw_message,
+        )
+        await conv_sql.advance_conv_txn(
+            txn,
+            conv_id,
+            seq=seq,
+            message_id=message_id,
+            at=at,
+            chat_type=conv.chat_type,
+            temp_group_id=None,
+        )
+        return message_id
+
+    return await engine.write("v2 message", txn_fn)
+
+
+async def test_migration_0003_backfills_the_carriers_of_a_version_2_world(
+    start_server: StartServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A world built by a Catnest that knew migrations 0001 and 0002 only.
+    for engine_module in (catnest.store.sqlite, catnest.store.postgres):
+        monkeypatch.setattr(
+            engine_module, "load_migrations", lambda dialect: migrate.load_migrations(dialect)[:2]
+        )
+    old = await start_server()
+    assert await schema_version(old) == 2
+    world, engine = old.app.world, old.app.engine
+    await world.chat.send_private(ALICE, BOB, content("hi"))
+    pair = await world.chat.private_conv(ALICE, BOB)
+    lounge = await world.chat.group_conv(BOT, LOUNGE)
+    assert pair is not None
+    shared = await v2_bundle(engine, ALICE, "shared")
+    secret = await v2_bundle(engine, ALICE, "secret")
+    other = await v2_bundle(engine, BOB, "other")
+    first = await v2_message(engine, pair.conv_id, ALICE, content(f"[CQ:forward,id={shared}]"))
+    reshared = await v2_message(
+        engine,
+        lounge.conv_id,
+        BOB,
+        content(f"see [CQ:forward,id={shared}] and [CQ:forward,id={shared}]!"),
+    )
+    hidden = await v2_message(engine, pair.conv_id, ALICE, content(f"[CQ:forward,id={secret}]"))
+    both = await v2_message(
+        engine, lounge.conv_id, BOB, content(f"[CQ:forward,id={other}][CQ:forward,id={shared}]")
+    )
+    # The secret's CQ code typed as text (so escaped) in the lounge carries nothing.
+    typed = [text_segment(f"[CQ:forward,id={secret}]")]
+    await v2_message(engine, lounge.conv_id, BOB, Content(typed, raw_message(typed)))
+    await stop(old)
+    monkeypatch.undo()
+
+    new = await start_server()
+    assert await schema_version(new) == 3
+    assert await carriers(new) == {
+        (shared, first),
+        (shared, reshared),
+        (secret, hidden),
+        (other, both),
+        (shared, both),
+    }
+    # The bot owns none of them: it opens what the lounge carries, and not the secret.
+    for res_id, text in ((shared, "shared"), (other, "other")):
+        got = await new.ok("get_forward_msg", id=res_id)
+        assert [m["raw_message"] for m in got["messages"]] == [text]
+    await new.fails("get_forward_msg", 1404, id=secret)
+    page = (await new.ok("get_group_msg_history", group_id=LOUNGE, count=3))["messages"]
+    assert [m["message_id"] for m in page[:2]] == [reshared, both]
+    assert page[0]["message"][1]["data"]["content"][0]["raw_message"] == "shared"
+    # New carriers are recorded as they are sent.
+    again = await new.ok("send_group_msg", group_id=LAB, message=f"[CQ:forward,id={other}]")
+    assert (other, again["message_id"]) in await carriers(new)
