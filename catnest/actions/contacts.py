@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+import orjson
 
 from catnest.actions import registry
 from catnest.actions.context import ActionContext
@@ -52,10 +53,26 @@ def contact_item(
 
 
 @registry.action("get_recent_contact", RecentContactParams)
-async def get_recent_contact(ctx: ActionContext, p: RecentContactParams) -> list[dict[str, Any]]:
+async def get_recent_contact(ctx: ActionContext, p: RecentContactParams) -> orjson.Fragment:
     count = parse_count(
         p.count, name="count", default=DEFAULT_COUNT, maximum=ctx.limits.max_recent_contacts
     )
+    # Bots poll this; between two polls nothing may have changed. The engine's change token
+    # moves on every committed write from any process, so an answer encoded under the same
+    # token is still exact. The token is read before the query: a write racing the query can
+    # only make the entry stale-labelled (recomputed next time), never wrongly served.
+    token = await ctx.world.engine.change_token()
+    key = (ctx.self_id, count, ctx.message_format)
+    cached = ctx.caches.recent_contacts.get(key)
+    if token is not None and cached is not None and cached[0] == token:
+        return orjson.Fragment(cached[1])
+    encoded = orjson.dumps(await _items(ctx, count))
+    if token is not None:
+        ctx.caches.remember(key, token, encoded)
+    return orjson.Fragment(encoded)
+
+
+async def _items(ctx: ActionContext, count: int) -> list[dict[str, Any]]:
     entries = await ctx.world.chat.recent_contacts(ctx.self_id, count)
     if ctx.message_format == "array":
         # NapCat's lastestMsg shows a forward with its nodes (parseMultMsg, napcat-api.md

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from catnest.limits import Limits
@@ -20,6 +20,22 @@ class Identity:
     protocol_version: str
 
 
+class ActionCaches:
+    """Encoded answers shared by every adapter of one App, keyed by what they depend on."""
+
+    # Enough for every bot × a few counts × two formats; cleared whole when full.
+    MAX_ENTRIES = 4096
+
+    def __init__(self) -> None:
+        self.recent_contacts: dict[tuple[int, int, str], tuple[object, bytes]] = {}
+
+    def remember(self, key: tuple[int, int, str], token: object, encoded: bytes) -> None:
+        """Keep `encoded` for `key` while the store's change token stays `token`."""
+        if len(self.recent_contacts) >= self.MAX_ENTRIES:
+            self.recent_contacts.clear()
+        self.recent_contacts[key] = (token, encoded)
+
+
 @dataclass(frozen=True, slots=True)
 class ActionContext:
     """Per-adapter context: the bot account, the adapter's message format, shared settings."""
@@ -29,3 +45,4 @@ class ActionContext:
     message_format: MessageFormat
     identity: Identity
     limits: Limits
+    caches: ActionCaches = field(default_factory=ActionCaches)

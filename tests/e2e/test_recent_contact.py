@@ -184,3 +184,20 @@ async def test_recall_of_last_message_moves_contact_to_previous(server: Running)
     items = await server.ok("get_recent_contact")
     lab = next(i for i in items if i["peerUin"] == str(LAB))
     assert lab["lastestMsg"]["raw_message"] == f"testing [CQ:at,qq={BOT}] ping"
+
+
+async def test_answers_follow_writes_from_other_processes(server: Running) -> None:
+    import sqlite3
+
+    first = await server.ok("get_recent_contact")
+    assert await server.ok("get_recent_contact") == first  # repeat answers are identical
+    engine = server.app.engine
+    if engine.dialect != "sqlite":
+        return
+    # Another process (here: a plain connection) renames Alice behind the server's back.
+    other = sqlite3.connect(engine.location)
+    other.execute("UPDATE accounts SET nickname = 'Alicia' WHERE uin = ?", (ALICE,))
+    other.commit()
+    other.close()
+    renamed = await server.ok("get_recent_contact")
+    assert renamed[0]["peerName"] == "Alicia"
