@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from catnest.actions import load_all
-from catnest.actions.context import ActionContext, Identity, MessageFormat
+from catnest.actions.context import ActionCaches, ActionContext, Identity, MessageFormat
 from catnest.config import BotConfig, Config
 from catnest.store.engine import Engine
 from catnest.store.sqlite import SQLiteEngine
@@ -19,6 +19,8 @@ from catnest.transport.http import HttpApiServer
 from catnest.transport.webhook import Webhook
 from catnest.transport.ws_client import WsReverseClient
 from catnest.transport.ws_server import WsApiServer
+from catnest.web.server import WebServer
+from catnest.web.traffic import TrafficLog
 from catnest.world.demo import seed_demo
 from catnest.world.hub import Hub
 from catnest.world.world import World
@@ -28,6 +30,12 @@ log = logging.getLogger(__name__)
 
 def open_engine(config: Config) -> Engine:
     """The store engine the config names (SQLite is the embedded default)."""
+    if config.uses_postgres():
+        # Imported here: asyncpg loads only when a world lives in PostgreSQL.
+        from catnest.store.postgres import PostgresEngine
+
+        # `durability` needs nothing on PostgreSQL: its default commit already survives power loss.
+        return PostgresEngine(config.store.url, pool_size=config.store.pool_size)
     return SQLiteEngine(config.sqlite_path(), durability=config.store.durability)
 
 
@@ -51,16 +59,22 @@ class App:
     ws_clients: list[WsReverseClient] = field(default_factory=list, init=False)
     webhooks: list[Webhook] = field(default_factory=list, init=False)
     bot_events: dict[int, BotEvents] = field(default_factory=dict, init=False)
+    # The user side (chat page and user API) and the bots' traffic it shows, when enabled.
+    web: WebServer | None = field(default=None, init=False)
+    traffic: TrafficLog | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.engine = open_engine(self.config)
         self.world = World(self.engine, Hub())
         self.registry = load_all()
+        self.caches = ActionCaches()
         self.identity = Identity(
             app_name=self.config.identity.app_name,
             app_version=self.config.identity.app_version,
             protocol_version=self.config.identity.protocol_version,
         )
+        if self.config.web.enabled:
+            self.traffic = TrafficLog()
 
     @property
     def adapters(self) -> list[Adapter]:
@@ -76,6 +90,9 @@ class App:
                 self._build_adapters(bot)
             for adapter in self.adapters:
                 await adapter.start()
+            if self.config.web.enabled:
+                self.web = WebServer(self.config, self.world, self.traffic)
+                await self.web.start()
         except BaseException:
             await self.stop()
             raise
@@ -87,10 +104,14 @@ class App:
             message_format=fmt,
             identity=self.identity,
             limits=self.config.limits,
+            caches=self.caches,
+            traffic=self.traffic,
         )
 
     def _build_adapters(self, bot: BotConfig) -> None:
-        events = self.bot_events.setdefault(bot.uin, BotEvents(self.world.hub, bot.uin))
+        events = self.bot_events.get(bot.uin)
+        if events is None:
+            events = self.bot_events[bot.uin] = BotEvents(self.world.hub, bot.uin, self.traffic)
         limits, registry = self.config.limits, self.registry
         for http in bot.http:
             ctx = self._context(bot, http.message_post_format)
@@ -117,6 +138,9 @@ class App:
 
     async def stop(self) -> None:
         """Close adapters first, then the store (queued writes finish before it closes)."""
+        if self.web is not None:
+            await self.web.stop()
+            self.web = None
         for adapter in reversed(self.adapters):
             await adapter.stop()
         self.http_servers.clear()

@@ -126,10 +126,16 @@ class WebConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class StoreConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Where the world lives: empty means `catnest.db` in the data folder."""
+    """Where the world lives: empty means `catnest.db` in the data folder.
+
+    `url` may also name a PostgreSQL database, `postgresql://user@host:port/db` (query
+    parameters such as `?search_path=world1` become session settings); `pool_size` is then the
+    number of connections this process keeps to it.
+    """
 
     url: str = ""
     durability: Literal["normal", "full"] = "normal"
+    pool_size: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 10
 
 
 class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -144,6 +150,10 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     web: WebConfig = msgspec.field(default_factory=WebConfig)
     bots: list[BotConfig] = msgspec.field(default_factory=lambda: [BotConfig()])
 
+    def uses_postgres(self) -> bool:
+        """Whether `store.url` names a PostgreSQL database."""
+        return self.store.url.startswith(("postgresql://", "postgres://"))
+
     def sqlite_path(self) -> Path:
         """The SQLite file this config points at."""
         url = self.store.url
@@ -151,7 +161,10 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             return Path(self.data_dir) / "catnest.db"
         if url.startswith("sqlite:///"):
             return Path(url[len("sqlite:///") :])
-        raise ConfigError(f"store.url: unsupported store {url!r} (expected sqlite:///PATH)")
+        raise ConfigError(
+            f"store.url: unsupported store {url!r}"
+            " (expected sqlite:///PATH or postgresql://USER@HOST:PORT/DATABASE)"
+        )
 
 
 _PATH = re.compile(r" - at `\$\.?(.*)`$")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, Protocol
 
 from catnest.limits import Limits
 from catnest.world.world import World
@@ -18,6 +19,25 @@ class Identity:
     app_name: str
     app_version: str
     protocol_version: str
+
+
+class TrafficRecorder(Protocol):
+    """Where a bot's OneBot traffic is recorded for the web page's second pane."""
+
+    def record_action(
+        self,
+        bot_id: int,
+        action: Any,
+        params: Any,
+        response: Mapping[str, Any],
+        elapsed_ms: float | None = None,
+    ) -> None:
+        """Record one action call and its envelope."""
+        ...
+
+    def record_event(self, bot_id: int, event: bytes) -> None:
+        """Record one encoded event pushed to the bot."""
+        ...
 
 
 class ActionCaches:
@@ -46,3 +66,4 @@ class ActionContext:
     identity: Identity
     limits: Limits
     caches: ActionCaches = field(default_factory=ActionCaches)
+    traffic: TrafficRecorder | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from typing import Any
 
 from catnest.actions.context import ActionContext
@@ -15,6 +16,19 @@ log = logging.getLogger("catnest.actions")
 
 
 async def run_action(
+    registry: Registry[ActionContext], ctx: ActionContext, action: Any, params: Any, echo: Any
+) -> dict[str, Any]:
+    """Run one action call and return its envelope, recording it when traffic is watched."""
+    if ctx.traffic is None:
+        return await _run_action(registry, ctx, action, params, echo)
+    started = time.perf_counter()
+    result = await _run_action(registry, ctx, action, params, echo)
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    ctx.traffic.record_action(ctx.self_id, action, params, result, elapsed_ms)
+    return result
+
+
+async def _run_action(
     registry: Registry[ActionContext], ctx: ActionContext, action: Any, params: Any, echo: Any
 ) -> dict[str, Any]:
     """Run one action call and return its envelope; never raises for the client's mistakes.

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from catnest.actions.context import MessageFormat
+from catnest.actions.context import MessageFormat, TrafficRecorder
 from catnest.actions.events import ob11_event
 from catnest.world import events as ev
 from catnest.world.hub import Hub
@@ -38,8 +38,9 @@ def _raw(event: ev.MessageCreated) -> dict[str, Any]:
 class BotEvents:
     """Turns world events into each connected sink's bytes, in commit order."""
 
-    def __init__(self, hub: Hub, self_id: int) -> None:
+    def __init__(self, hub: Hub, self_id: int, traffic: TrafficRecorder | None = None) -> None:
         self.self_id = self_id
+        self.traffic = traffic
         self._hub = hub
         self._sinks: list[EventSink] = []
         self._unsubscribe: Callable[[], None] | None = None
@@ -66,6 +67,7 @@ class BotEvents:
 
     def _publish(self, event: ev.WorldEvent) -> None:
         encoded: dict[tuple[str, bool, bool], bytes | None] = {}
+        recorded = self.traffic is None
         for sink in list(self._sinks):
             key = (sink.fmt, sink.report_self, sink.debug)
             if key not in encoded:
@@ -73,6 +75,9 @@ class BotEvents:
             data = encoded[key]
             if data is None:
                 continue
+            if not recorded and self.traffic is not None:
+                self.traffic.record_event(self.self_id, data)  # once, in the first form sent
+                recorded = True
             try:
                 sink.offer(data)
             except Exception:

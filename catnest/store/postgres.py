@@ -1,0 +1,307 @@
+"""The PostgreSQL engine: an asyncpg pool, SERIALIZABLE writes retried on conflicts.
+
+The SQL is the SQLite SQL: `?` placeholders become `$1..$n` once per statement text (cached),
+and asyncpg prepares and caches each statement per connection.
+
+Writes run one at a time per process by default (`write_concurrency`), SQLite's one-writer
+rule again: writes of one process never conflict with each other, so retries come only from other
+processes, and a process commits (and publishes events) in the order its writes ran. Measured
+with every send into one group, four writers in one process spent about three failed attempts
+per message and were slower than one; spread over many conversations they gained a little
+(false conflicts of page-level predicate locks ate the rest). Reads use the rest of the pool.
+
+Writes run SERIALIZABLE because the shared transaction functions read, decide, then write with
+no row locks: `Chat._store_txn` reads `conversations.last_seq` and inserts `last_seq + 1`. Two
+processes sending into one conversation both read the same `last_seq`; SERIALIZABLE turns the
+loser into an error we retry, instead of a lost update. PostgreSQL reports that loser as a
+serialization failure (40001), a deadlock (40P01), or, when the conflicting reads and writes go
+through different indexes (`conversations` read, `messages (conv_id, seq)` written), as a unique
+violation (23505) on the key the transaction computed from what it read. All three are retried
+with jittered exponential backoff: a function re-run on a fresh snapshot either succeeds or hits
+the same error again, so a genuine unique violation still reaches the caller (after the budget).
+Callbacks registered by a failed attempt are dropped; those of the attempt that committed run
+once, after the commit.
+
+Reads run in a REPEATABLE READ READ ONLY transaction: one snapshot for every statement of the
+function, and read-only snapshot transactions never fail to serialize.
+
+Durability: every commit waits for PostgreSQL's WAL flush (the server's default
+`synchronous_commit = on`), which already survives power loss; `durability` has no further
+effect here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+import asyncpg  # type: ignore[import-untyped]
+
+from catnest.store.engine import Engine, Row, T, TxnFn
+from catnest.store.migrate import check_compatible, load_migrations, split_statements
+
+log = logging.getLogger(__name__)
+
+URL_SCHEMES = ("postgresql://", "postgres://")
+
+# SQLSTATEs a re-run on a fresh snapshot can clear: serialization_failure, deadlock_detected,
+# and unique_violation (see the module docstring for why the last one belongs here).
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "23505"})
+MAX_ATTEMPTS = 16
+# Backoff before attempt n+1 is uniform in [0, min(CAP, BASE * 2**n)): full jitter, so writers
+# that collided once spread out instead of colliding again in lockstep.
+_BACKOFF_BASE = 0.002
+_BACKOFF_CAP = 0.1
+
+DEFAULT_POOL_SIZE = 10
+# asyncpg prepares every statement once per connection and keeps this many (LRU). The store has
+# about 150 distinct statements; asyncpg's default of 100 would re-prepare (one more round trip)
+# on every cycle through them.
+DEFAULT_STATEMENT_CACHE_SIZE = 512
+# Our statements are short indexed lookups; JIT compilation of one costs tens of milliseconds.
+_SERVER_SETTINGS = {"jit": "off", "application_name": "catnest"}
+
+# One advisory-lock class for migrations; the second key is the schema, so worlds in different
+# schemas of one database migrate independently.
+_MIGRATION_LOCK_CLASS = 0x0CA7
+
+
+@functools.lru_cache(maxsize=4096)
+def to_postgres_params(sql: str) -> str:
+    """`sql` with each `?` placeholder turned into `$1`, `$2`, ... in order.
+
+    A `?` inside a string literal, a quoted identifier or a comment is left alone (dollar
+    quoting is not recognised: the shared SQL never uses it).
+    """
+    out: list[str] = []
+    n = 0
+    i, end = 0, len(sql)
+    while i < end:
+        ch = sql[i]
+        if ch == "?":
+            n += 1
+            out.append(f"${n}")
+            i += 1
+            continue
+        if ch in "'\"":
+            close = sql.find(ch, i + 1)
+            # A doubled quote inside a literal is an escaped quote: keep scanning past it.
+            while close != -1 and close + 1 < end and sql[close + 1] == ch:
+                close = sql.find(ch, close + 2)
+            stop = end if close == -1 else close + 1
+        elif sql.startswith("--", i):
+            newline = sql.find("\n", i)
+            stop = end if newline == -1 else newline
+        elif sql.startswith("/*", i):
+            close = sql.find("*/", i + 2)
+            stop = end if close == -1 else close + 2
+        else:
+            stop = i + 1
+            while stop < end and sql[stop] not in "?'\"-/":
+                stop += 1
+        out.append(sql[i:stop])
+        i = stop
+    return "".join(out)
+
+
+def rowcount(status: str) -> int:
+    """The row count of a command status such as `UPDATE 3` or `INSERT 0 1` (0 if none)."""
+    last = status.rpartition(" ")[2]
+    return int(last) if last.isdigit() else 0
+
+
+def redact(url: str) -> str:
+    """`url` without its password, for logs and banners."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    netloc = f"{parts.username}:***@{host}" if parts.username else host
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+class PostgresTxn:
+    """A transaction handle on one pooled asyncpg connection."""
+
+    dialect = "postgres"
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+        self.callbacks: list[Callable[[], None]] = []
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        status: str = await self._conn.execute(to_postgres_params(sql), *params)
+        return rowcount(status)
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            await self._conn.executemany(to_postgres_params(sql), rows)
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        record = await self._conn.fetchrow(to_postgres_params(sql), *params)
+        return None if record is None else tuple(record)
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        records = await self._conn.fetch(to_postgres_params(sql), *params)
+        return [tuple(r) for r in records]
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self.callbacks.append(callback)
+
+
+async def _keep_session(conn: Any) -> None:
+    """Pool reset that sends nothing (DESIGN.md §4: asyncpg's reset query costs a round trip
+    per release). Nothing here leaves session state behind: every statement runs inside a
+    transaction that is committed or rolled back before release (asyncpg rolls back a leftover
+    one itself), the migration lock is transaction-scoped, and we never LISTEN, SET or open
+    cursors on pooled connections."""
+
+
+def _retryable(exc: BaseException) -> bool:
+    return isinstance(exc, asyncpg.PostgresError) and exc.sqlstate in RETRYABLE_SQLSTATES
+
+
+class PostgresEngine(Engine):
+    """A world in a PostgreSQL database (or one schema of it: `?search_path=` in the URL)."""
+
+    dialect = "postgres"
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = DEFAULT_POOL_SIZE,
+        statement_cache_size: int = DEFAULT_STATEMENT_CACHE_SIZE,
+        max_attempts: int = MAX_ATTEMPTS,
+        write_concurrency: int = 1,
+    ) -> None:
+        self.url = url
+        self.location = redact(url)
+        self.pool_size = pool_size
+        self.statement_cache_size = statement_cache_size
+        self.max_attempts = max_attempts
+        self.retries = 0  # attempts that failed and were retried, for tests and benchmarks
+        self._pool: Any = None
+        self._writes: set[asyncio.Task[Any]] = set()
+        self._writers = asyncio.Semaphore(max(1, write_concurrency))
+
+    async def start(self) -> None:
+        # URL query parameters are server settings (asyncpg's rule); they win over our defaults.
+        given = {k for k, _ in parse_qsl(urlsplit(self.url).query)}
+        settings = {k: v for k, v in _SERVER_SETTINGS.items() if k not in given}
+        self._pool = await asyncpg.create_pool(
+            self.url,
+            min_size=min(2, self.pool_size),
+            max_size=self.pool_size,
+            statement_cache_size=self.statement_cache_size,
+            server_settings=settings,
+            reset=_keep_session,
+        )
+        try:
+            await self._migrate()
+        except BaseException:
+            await self._pool.close()
+            self._pool = None
+            raise
+
+    async def _migrate(self) -> None:
+        migrations = load_migrations("postgres")
+        async with self._pool.acquire() as conn, conn.transaction():
+            # Two processes starting at once: the second waits here, then finds nothing to do.
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))",
+                _MIGRATION_LOCK_CLASS,
+            )
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)"
+            )
+            current = int(
+                await conn.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+            )
+            check_compatible(current, len(migrations), self.location)
+            # PostgreSQL DDL is transactional: every pending migration commits together or not.
+            for migration in migrations[current:]:
+                for statement in split_statements(migration.sql):
+                    await conn.execute(statement)
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                    migration.version,
+                    migration.name,
+                    int(time.time()),
+                )
+                log.info("applied migration %04d_%s", migration.version, migration.name)
+
+    async def close(self) -> None:
+        if self._writes:
+            await asyncio.gather(*self._writes, return_exceptions=True)
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
+
+    async def read(self, fn: TxnFn[T]) -> T:
+        if self._pool is None:
+            raise RuntimeError("engine not started")
+        async with (
+            self._pool.acquire() as conn,
+            conn.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            return await fn(PostgresTxn(conn))
+
+    async def write(self, desc: str, fn: TxnFn[T]) -> T:
+        if self._pool is None:
+            raise RuntimeError("engine not started")
+        # Like the SQLite writer, a write the caller stops waiting for still runs to its end,
+        # callbacks included: a cancelled request must not leave a commit without its events.
+        task = asyncio.get_running_loop().create_task(self._write(desc, fn))
+        self._writes.add(task)
+        task.add_done_callback(self._write_done)
+        return await asyncio.shield(task)
+
+    def _write_done(self, task: asyncio.Task[Any]) -> None:
+        self._writes.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved: a caller that went away leaves no warning behind
+
+    async def _write(self, desc: str, fn: TxnFn[T]) -> T:
+        attempt = 1
+        while True:
+            txn: PostgresTxn | None = None
+            try:
+                async with (
+                    self._writers,
+                    self._pool.acquire() as conn,
+                    conn.transaction(isolation="serializable"),
+                ):
+                    txn = PostgresTxn(conn)
+                    result = await fn(txn)
+            except Exception as exc:
+                if not _retryable(exc) or attempt >= self.max_attempts:
+                    raise
+                self.retries += 1
+                delay = random.uniform(0, min(_BACKOFF_CAP, _BACKOFF_BASE * 2**attempt))
+                log.debug(
+                    "%s: attempt %d hit %s (%s); retrying in %.1f ms",
+                    desc,
+                    attempt,
+                    getattr(exc, "sqlstate", "?"),
+                    type(exc).__name__,
+                    delay * 1000,
+                )
+                attempt += 1
+                await asyncio.sleep(delay)
+                continue
+            for callback in txn.callbacks:
+                try:
+                    callback()
+                except Exception:
+                    log.exception("after-commit callback of %s failed", desc)
+            return result

@@ -1,0 +1,219 @@
+"""Messages as a user sends and reads them: conversations, history, sending, read marks,
+recalls, reactions and pokes.
+
+Content goes through the bots' own rules (`build_content`, `deliver`) and comes back in the
+bots' own shapes (`message_object`, `contact_item` as `get_recent_contact` gives them), seen
+from the user: what a bot can send, a user can, and a user's conversation list is exactly
+what `get_recent_contact` answers for that account.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from catnest.actions.contacts import DEFAULT_COUNT, contact_item
+from catnest.actions.messages import build_content, deliver
+from catnest.actions.shapes import message_object
+from catnest.onebot.segments import raw_message
+from catnest.store.records import Conversation, StoredMessage
+from catnest.web.api import NO_CONTENT, ApiError, ApiRequest, Reply, Routes, created
+from catnest.world.chat import Content
+from catnest.world.extras import canonical_emoji_id
+
+routes = Routes()
+
+DEFAULT_PAGE = 20
+_PRIVATE = "/api/v1/users/{uin}/private/{user_id}"
+_GROUP = "/api/v1/users/{uin}/groups/{group_id}"
+_MESSAGE = "/api/v1/users/{uin}/messages/{message_id}"
+
+
+def message_json(message: StoredMessage, viewer: int) -> Any:
+    """The OB11 message object `viewer` sees for `message` (array form)."""
+    return message_object(message, self_id=viewer, fmt="array")
+
+
+@routes.get("/api/v1/users/{uin}/conversations")
+async def conversations(req: ApiRequest) -> Any:
+    """The user's recent conversations, as `get_recent_contact` gives them for that account
+    (`unreadCnt` included), and a feed cursor taken before reading: polling from it misses
+    nothing that happened after this list was read."""
+    uin = await req.acting_user()
+    count = req.int_query("count", DEFAULT_COUNT, 0, req.ctx.limits.max_recent_contacts)
+    cursor = req.ctx.feed.cursor()
+    ctx = req.ctx.as_user(uin)
+    entries = await req.ctx.world.chat.recent_contacts(uin, count)
+    return {"conversations": [contact_item(e, ctx) for e in entries], "cursor": cursor}
+
+
+async def _private(req: ApiRequest, uin: int) -> Conversation | None:
+    return await req.ctx.world.chat.private_conv(uin, req.uin("user_id"))
+
+
+async def _group(req: ApiRequest, uin: int) -> Conversation:
+    return await req.ctx.world.chat.group_conv(uin, req.uin("group_id"))
+
+
+async def _page(req: ApiRequest, uin: int, conv: Conversation | None) -> Any:
+    """A page of history, oldest first; `anchor` (a message id) is excluded from it."""
+    chat = req.ctx.world.chat
+    count = req.int_query("count", DEFAULT_PAGE, 1, req.ctx.limits.max_history_count)
+    direction = req.query.get("direction", "older")
+    if direction not in ("older", "newer"):
+        raise ApiError.bad(f"direction: expected 'older' or 'newer', got {direction!r}")
+    older = direction == "older"
+    anchor_text = req.query.get("anchor")
+    anchor = None
+    if anchor_text:
+        if not anchor_text.isascii() or not anchor_text.isdigit() or len(anchor_text) > 10:
+            raise ApiError.bad(f"anchor: expected a message id, got {anchor_text!r}")
+        anchor = int(anchor_text)
+    # The world's pages include their anchor: ask for it, one more to know if there is more,
+    # and drop it.
+    wanted = count + 1 + (anchor is not None)
+    page = await chat.history(uin, conv, anchor=anchor, count=wanted, older=older)
+    page = [m for m in page if m.message_id != anchor]
+    has_more = len(page) > count
+    page = page[-count:] if older else page[:count]
+    return {"messages": [message_json(m, uin) for m in page], "has_more": has_more}
+
+
+class Send(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    # A CQ string, one segment object or an array of segments, as OneBot's `message`.
+    message: Any
+    auto_escape: bool = False
+
+
+class SendPrivate(Send, forbid_unknown_fields=True, kw_only=True):
+    via_group: int | None = None  # the shared group of a temp chat with a non-friend
+
+
+async def _send(
+    req: ApiRequest,
+    uin: int,
+    body: Send,
+    *,
+    group_id: int | None = None,
+    user_id: int | None = None,
+    via_group: int | None = None,
+) -> Reply:
+    ctx = req.ctx.as_user(uin)
+    content = build_content(ctx, body.message, body.auto_escape, private=group_id is None)
+    segments = req.ctx.media.link(content.segments)
+    content = Content(segments, raw_message(segments))
+    sent = await deliver(ctx, content, group_id=group_id, user_id=user_id, via_group=via_group)
+    message = await req.ctx.world.chat.get_message(uin, sent["message_id"])
+    return created({**sent, "message": message_json(message, uin)})
+
+
+@routes.get(_PRIVATE + "/messages")
+async def private_history(req: ApiRequest) -> Any:
+    """History of the private chat with `user_id`: `?anchor=<message_id>` (excluded),
+    `?direction=older|newer` (default older), `?count=` (default 20)."""
+    uin = await req.acting_user()
+    return await _page(req, uin, await _private(req, uin))
+
+
+@routes.post(_PRIVATE + "/messages")
+async def send_private(req: ApiRequest) -> Reply:
+    """Send a private message to a friend (a bot, typically), or a temp chat via a group."""
+    uin = await req.acting_user()
+    body = await req.body(SendPrivate)
+    return await _send(req, uin, body, user_id=req.uin("user_id"), via_group=body.via_group)
+
+
+@routes.post(_PRIVATE + "/read")
+async def read_private(req: ApiRequest) -> Reply:
+    """Mark the private chat with `user_id` read."""
+    uin = await req.acting_user()
+    conv = await _private(req, uin)
+    if conv is not None:
+        await req.ctx.world.chat.mark_read(uin, conv)
+    return NO_CONTENT
+
+
+@routes.get(_GROUP + "/messages")
+async def group_history(req: ApiRequest) -> Any:
+    """History of a group the user belongs to (same paging as private chats)."""
+    uin = await req.acting_user()
+    return await _page(req, uin, await _group(req, uin))
+
+
+@routes.post(_GROUP + "/messages")
+async def send_group(req: ApiRequest) -> Reply:
+    """Send a message into a group the user belongs to and is not muted in."""
+    uin = await req.acting_user()
+    body = await req.body(Send)
+    return await _send(req, uin, body, group_id=req.uin("group_id"))
+
+
+@routes.post(_GROUP + "/read")
+async def read_group(req: ApiRequest) -> Reply:
+    """Mark a group's conversation read."""
+    uin = await req.acting_user()
+    await req.ctx.world.chat.mark_read(uin, await _group(req, uin))
+    return NO_CONTENT
+
+
+def _message_id(req: ApiRequest) -> int:
+    text = req.params["message_id"]
+    if not text.isascii() or not text.isdigit() or len(text) > 10:
+        raise ApiError.bad(f"message_id: expected a message id, got {text!r}")
+    return int(text)
+
+
+@routes.get(_MESSAGE)
+async def get_message(req: ApiRequest) -> Any:
+    """One message the user can see, with its reactions."""
+    uin = await req.acting_user()
+    world = req.ctx.world
+    message = await world.chat.get_message(uin, _message_id(req))
+    reactions = await world.extras.reactions(uin, message.message_id)
+    return {
+        "message": message_json(message, uin),
+        "reactions": [{"emoji_id": emoji, "count": n} for emoji, n in reactions],
+    }
+
+
+@routes.delete(_MESSAGE)
+async def recall(req: ApiRequest) -> Reply:
+    """Recall a message: one's own within two minutes, or (owner / admin) a lower rank's."""
+    uin = await req.acting_user()
+    await req.ctx.world.chat.recall(uin, _message_id(req))
+    return NO_CONTENT
+
+
+async def _react(req: ApiRequest, add: bool) -> Any:
+    uin = await req.acting_user()
+    emoji = canonical_emoji_id(req.params["emoji_id"])
+    count = await req.ctx.world.extras.react(uin, _message_id(req), emoji, add)
+    return {"emoji_id": emoji, "count": count}
+
+
+@routes.put(_MESSAGE + "/reactions/{emoji_id}")
+async def add_reaction(req: ApiRequest) -> Any:
+    """React with a face id or emoji code point (adding twice changes nothing)."""
+    return await _react(req, True)
+
+
+@routes.delete(_MESSAGE + "/reactions/{emoji_id}")
+async def remove_reaction(req: ApiRequest) -> Any:
+    """Take one's reaction back."""
+    return await _react(req, False)
+
+
+class Poke(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    user_id: int
+    group_id: int | None = None
+
+
+@routes.post("/api/v1/users/{uin}/pokes")
+async def poke(req: ApiRequest) -> Reply:
+    """Poke an account: in a group both belong to, or privately (friends or group mates)."""
+    uin = await req.acting_user()
+    body = await req.body(Poke)
+    await req.ctx.world.extras.poke(uin, body.user_id, body.group_id)
+    return NO_CONTENT
+
