@@ -61,6 +61,7 @@ class WsSession:
         self._inflight = asyncio.Semaphore(limits.max_inflight_requests)
         self._tasks: set[asyncio.Task[None]] = set()
         self._overflowed = False
+        self._writing = False  # a frame is being written (by the writer task or a reply)
         self._remove: Callable[[], None] | None = None
 
     def offer(self, data: bytes) -> None:
@@ -139,13 +140,27 @@ class WsSession:
                 self._registry, self._ctx, frame.get("action"), frame.get("params"), echo
             )
         if not self._overflowed:
-            await self._out.put(orjson.dumps(reply))
+            data = orjson.dumps(reply)
+            if self._writing or not self._out.empty():
+                await self._out.put(data)
+                return
+            # Nothing is queued or being written: sending now keeps the order and saves the
+            # hand-off to the writer task (most replies take this path).
+            self._writing = True
+            try:
+                await self._ws.send_frame(data, WSMsgType.TEXT)
+            finally:
+                self._writing = False
 
     async def _write_loop(self) -> None:
         while True:
             item = await self._out.get()
-            # Text frames, as NapCat sends; orjson's bytes are UTF-8 already, so no re-encode.
-            await self._ws.send_frame(item, WSMsgType.TEXT)
+            self._writing = True
+            try:
+                # Text frames, as NapCat sends; orjson's bytes are UTF-8 already: no re-encode.
+                await self._ws.send_frame(item, WSMsgType.TEXT)
+            finally:
+                self._writing = False
 
     async def _heartbeat_loop(self) -> None:
         interval = self._heart_interval_ms / 1000
