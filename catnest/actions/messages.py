@@ -26,6 +26,22 @@ class ForwardCardParams(msgspec.Struct, kw_only=True):
     summary: Any = msgspec.UNSET
     prompt: Any = msgspec.UNSET
     news: Any = msgspec.UNSET
+    # Catnest's own: a retried send with the same key (per bot) answers the first message's id
+    # instead of posting again, even across a restart (docs/compatibility.md).
+    idempotency_key: Any = msgspec.UNSET
+
+
+MAX_KEY_CHARS = 128
+
+
+def send_key(p: ForwardCardParams) -> str | None:
+    """The send's idempotency key, if any, checked."""
+    key = p.idempotency_key
+    if key is msgspec.UNSET or key is None:
+        return None
+    if not isinstance(key, str) or not key or len(key) > MAX_KEY_CHARS:
+        raise BadParams(f"idempotency_key: expected a string of 1 to {MAX_KEY_CHARS} characters")
+    return key
 
 
 class SendPrivateParams(ForwardCardParams):
@@ -106,9 +122,12 @@ async def deliver(
     user_id: int | None = None,
     via_group: int | None = None,
     card: ForwardCard | None = None,
+    key: str | None = None,
 ) -> dict[str, Any]:
     """Send `content` to a group, else to a user; a list of nodes goes as one merged forward."""
     if content.segments[0]["type"] == "node":
+        if key is not None:
+            raise BadParams("idempotency_key: not supported for merged forwards")
         # NapCat: a message made of nodes is a merged forward, whichever send action carries
         # it, and the answer adds res_id and go-cqhttp's forward_id (napcat-api.md §6.2).
         stored, res_id = await ctx.world.extras.send_forward(
@@ -122,11 +141,11 @@ async def deliver(
         )
         return {"message_id": stored.message_id, "res_id": res_id, "forward_id": res_id}
     if group_id is not None:
-        stored = await ctx.world.chat.send_group(ctx.self_id, group_id, content)
+        stored = await ctx.world.chat.send_group(ctx.self_id, group_id, content, key=key)
     else:
         assert user_id is not None
         stored = await ctx.world.chat.send_private(
-            ctx.self_id, user_id, content, via_group=via_group
+            ctx.self_id, user_id, content, via_group=via_group, key=key
         )
     return {"message_id": stored.message_id}
 
@@ -147,27 +166,36 @@ async def route(
         if p.group_id is None:
             raise BadParams("group_id: required when message_type is 'group'")
         content = build_content(ctx, message, p.auto_escape, private=False)
-        return await deliver(ctx, content, group_id=p.group_id, card=card)
+        return await deliver(ctx, content, group_id=p.group_id, card=card, key=send_key(p))
     if p.user_id is None:
         if kind == "private":
             raise BadParams("user_id: required when message_type is 'private'")
         raise BadParams("user_id or group_id: one is required")
     content = build_content(ctx, message, p.auto_escape, private=True)
-    return await deliver(ctx, content, user_id=p.user_id, via_group=p.group_id, card=card)
+    return await deliver(
+        ctx, content, user_id=p.user_id, via_group=p.group_id, card=card, key=send_key(p)
+    )
 
 
 @registry.action("send_private_msg", SendPrivateParams)
 async def send_private_msg(ctx: ActionContext, p: SendPrivateParams) -> dict[str, Any]:
     content = build_content(ctx, p.message, p.auto_escape, private=True)
     return await deliver(
-        ctx, content, user_id=p.user_id, via_group=p.group_id, card=forward_card(p)
+        ctx,
+        content,
+        user_id=p.user_id,
+        via_group=p.group_id,
+        card=forward_card(p),
+        key=send_key(p),
     )
 
 
 @registry.action("send_group_msg", SendGroupParams)
 async def send_group_msg(ctx: ActionContext, p: SendGroupParams) -> dict[str, Any]:
     content = build_content(ctx, p.message, p.auto_escape, private=False)
-    return await deliver(ctx, content, group_id=p.group_id, card=forward_card(p))
+    return await deliver(
+        ctx, content, group_id=p.group_id, card=forward_card(p), key=send_key(p)
+    )
 
 
 @registry.action("send_msg", SendMsgParams)

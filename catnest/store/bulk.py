@@ -483,10 +483,14 @@ PROFILE_LIKES = Table(
 )
 GROUP_BLOCKLIST = Table("group_blocklist", ("group_id", "uin"), ("group_id", "uin"))
 
+SEND_KEYS = Table(
+    "send_keys", ("sender", "send_key", "message_id", "created_at"), ("sender", "send_key")
+)
+
 WORLD_TABLES: tuple[Table, ...] = (
     ACCOUNTS, FRIEND_CATEGORIES, FRIENDSHIPS, GROUPS, GROUP_MEMBERS, CONVERSATIONS,
     CONVERSATION_MEMBERS, MESSAGES, REACTIONS, ESSENCE_MESSAGES, FORWARDS, FORWARD_CARRIERS,
-    FRIEND_REQUESTS, GROUP_REQUESTS, PROFILE_LIKES, GROUP_BLOCKLIST,
+    FRIEND_REQUESTS, GROUP_REQUESTS, PROFILE_LIKES, GROUP_BLOCKLIST, SEND_KEYS,
 )  # fmt: skip
 """Every table of the world, parents before the tables whose foreign keys point at them."""
 

@@ -139,3 +139,19 @@ async def latest_visible_txn(txn: Txn, conv_id: int) -> tuple[int, int] | None:
         (conv_id,),
     )
     return (int(row[0]), int(row[1])) if row else None
+
+
+async def keyed_message_txn(txn: Txn, sender: int, key: str) -> int | None:
+    """The message_id an earlier send by `sender` with idempotency key `key` produced."""
+    row = await txn.fetchone(
+        "SELECT message_id FROM send_keys WHERE sender = ? AND send_key = ?", (sender, key)
+    )
+    return int(row[0]) if row else None
+
+
+async def remember_key_txn(txn: Txn, sender: int, key: str, message_id: int, at: int) -> None:
+    """Record that `sender`'s send with key `key` produced `message_id`."""
+    await txn.execute(
+        "INSERT INTO send_keys (sender, send_key, message_id, created_at) VALUES (?, ?, ?, ?)",
+        (sender, key, message_id, at),
+    )

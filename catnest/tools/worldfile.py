@@ -237,6 +237,14 @@ class BlocklistLine(TableRecord, tag="blocklist"):
     uin: I64
 
 
+class SendKeyLine(TableRecord, tag="send_key"):
+    table = bulk.SEND_KEYS
+    sender: I64
+    send_key: str
+    message_id: I64
+    created_at: I64
+
+
 RECORD_TYPES: tuple[type[TableRecord], ...] = (
     AccountLine,
     CategoryLine,
@@ -254,6 +262,7 @@ RECORD_TYPES: tuple[type[TableRecord], ...] = (
     GroupRequestLine,
     LikeLine,
     BlocklistLine,
+    SendKeyLine,
 )
 """Every record type, in file order (the order of `bulk.WORLD_TABLES`)."""
 
@@ -275,6 +284,7 @@ AnyLine = (
     | GroupRequestLine
     | LikeLine
     | BlocklistLine
+    | SendKeyLine
 )
 
 

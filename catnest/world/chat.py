@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,14 +52,27 @@ class Chat:
     # --- sending -------------------------------------------------------------------------
 
     async def send_private(
-        self, sender: int, target: int, content: Content, *, via_group: int | None = None
+        self,
+        sender: int,
+        target: int,
+        content: Content,
+        *,
+        via_group: int | None = None,
+        key: str | None = None,
     ) -> StoredMessage:
-        """Send a private message: to a friend, or a temp chat through a shared group."""
+        """Send a private message: to a friend, or a temp chat through a shared group.
+
+        With an idempotency `key`, a repeat of an earlier send by `sender` returns that
+        message instead of posting again.
+        """
         at = int(self._clock())
         return await self._engine.write(
             "send_private",
-            lambda txn: self.send_private_txn(txn, sender, target, content, at, via_group),
-        )
+            lambda txn: self._once_txn(
+                txn, sender, key, at,
+                lambda: self.send_private_txn(txn, sender, target, content, at, via_group),
+            ),
+        )  # fmt: skip
 
     async def send_private_txn(
         self,
@@ -107,12 +120,40 @@ class Chat:
             f"{target} is not a friend of {sender}: pass group_id of a shared group for a temp chat"
         )
 
-    async def send_group(self, sender: int, group_id: int, content: Content) -> StoredMessage:
-        """Send a message to a group the sender belongs to and is not muted in."""
+    async def send_group(
+        self, sender: int, group_id: int, content: Content, *, key: str | None = None
+    ) -> StoredMessage:
+        """Send a message to a group the sender belongs to and is not muted in.
+
+        `key` makes the send idempotent, as for `send_private`.
+        """
         at = int(self._clock())
         return await self._engine.write(
-            "send_group", lambda txn: self.send_group_txn(txn, sender, group_id, content, at)
-        )
+            "send_group",
+            lambda txn: self._once_txn(
+                txn, sender, key, at,
+                lambda: self.send_group_txn(txn, sender, group_id, content, at),
+            ),
+        )  # fmt: skip
+
+    async def _once_txn(
+        self,
+        txn: Txn,
+        sender: int,
+        key: str | None,
+        at: int,
+        send: Callable[[], Awaitable[StoredMessage]],
+    ) -> StoredMessage:
+        if key is None:
+            return await send()
+        earlier = await msg_sql.keyed_message_txn(txn, sender, key)
+        if earlier is not None:
+            found = await msg_sql.get_message_txn(txn, earlier)
+            assert found is not None
+            return found
+        message = await send()
+        await msg_sql.remember_key_txn(txn, sender, key, message.message_id, at)
+        return message
 
     async def send_group_txn(
         self, txn: Txn, sender: int, group_id: int, content: Content, at: int

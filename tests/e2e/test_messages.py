@@ -213,3 +213,28 @@ async def test_message_size_limits(start_server: Any) -> None:
     await running.fails("send_private_msg", 1400, user_id=ALICE, message="x" * 11)
     await running.fails("send_private_msg", 1400, user_id=ALICE, message="[CQ:face,id=1]" * 4)
     await running.ok("send_private_msg", user_id=ALICE, message="x" * 10)
+
+
+async def test_idempotent_sends(start_server: Any) -> None:
+    running = await start_server()
+    first = await running.ok("send_group_msg", group_id=LAB, message="once",
+                             idempotency_key="req-1")
+    again = await running.ok("send_group_msg", group_id=LAB, message="once",
+                             idempotency_key="req-1")
+    assert again == first
+    other = await running.ok("send_private_msg", user_id=ALICE, message="hi",
+                             idempotency_key="req-2")
+    assert other["message_id"] != first["message_id"]
+    history = await running.ok("get_group_msg_history", group_id=LAB, count=5)
+    assert [m["raw_message"] for m in history["messages"]].count("once") == 1
+    # The key survives a restart.
+    from tests.conftest import stop
+
+    await stop(running)
+    again = await start_server()
+    repeat = await again.ok("send_msg", group_id=LAB, message="once", idempotency_key="req-1")
+    assert repeat == first
+    await again.fails("send_group_msg", 1400, group_id=LAB, message="x", idempotency_key="")
+    await again.fails("send_group_msg", 1400, group_id=LAB, message="x",
+                      idempotency_key="k" * 129)
+    await again.fails("send_group_msg", 1400, group_id=LAB, message="x", idempotency_key=5)
