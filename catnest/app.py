@@ -16,6 +16,7 @@ from catnest.store.engine import Engine
 from catnest.store.sqlite import SQLiteEngine
 from catnest.transport.events import BotEvents
 from catnest.transport.http import HttpApiServer
+from catnest.transport.ratelimit import RateLimiter
 from catnest.transport.webhook import Webhook
 from catnest.transport.ws_client import WsReverseClient
 from catnest.transport.ws_server import WsApiServer
@@ -68,6 +69,8 @@ class App:
         self.world = World(self.engine, Hub())
         self.registry = load_all()
         self.caches = ActionCaches()
+        # One limiter for every listener: a credential's budget is shared across transports.
+        self.limiter = RateLimiter(self.config.limits)
         self.identity = Identity(
             app_name=self.config.identity.app_name,
             app_version=self.config.identity.app_version,
@@ -115,10 +118,12 @@ class App:
         limits, registry = self.config.limits, self.registry
         for http in bot.http:
             ctx = self._context(bot, http.message_post_format)
-            self.http_servers.append(HttpApiServer(http, ctx, registry, limits, events))
+            self.http_servers.append(
+                HttpApiServer(http, ctx, registry, limits, events, self.limiter)
+            )
         for ws in bot.ws:
             ctx = self._context(bot, ws.message_post_format)
-            self.ws_servers.append(WsApiServer(ws, ctx, registry, limits, events))
+            self.ws_servers.append(WsApiServer(ws, ctx, registry, limits, events, self.limiter))
         for client in bot.ws_clients:
             ctx = self._context(bot, client.message_post_format)
             self.ws_clients.append(WsReverseClient(client, ctx, registry, limits, events))

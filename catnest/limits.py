@@ -50,5 +50,14 @@ class Limits(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     header_timeout_seconds: Positive = 15
     # Seconds a request body may take to arrive in full once its head is in.
     body_timeout_seconds: Positive = 60
+    # Action calls per second per credential (the token, or the client address when no token
+    # is set), with bursts up to `request_burst`: one noisy client cannot starve the others.
+    # Past it a call is refused as retryable (HTTP 429 with Retry-After; on WS retcode 1400
+    # saying when to retry).
+    requests_per_second: Positive = 2000
+    request_burst: Positive = 4000
+    # `<action>_rate_limited` calls of one bot run one at a time, this many ms apart
+    # (go-cqhttp spaced them through a 1/s bucket; NapCat ran them at once).
+    rate_limited_interval_ms: Positive = 500
     # Names and cards: QQ caps nicknames at 36 bytes-ish; we allow 128 characters.
     max_name_chars: Positive = 128

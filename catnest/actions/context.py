@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -48,6 +49,8 @@ class ActionCaches:
 
     def __init__(self) -> None:
         self.recent_contacts: dict[tuple[int, int, str], tuple[object, bytes]] = {}
+        # Per bot: the lock `_rate_limited` calls queue on and when the last one started.
+        self.spacing: dict[int, tuple[asyncio.Lock, list[float]]] = {}
 
     def remember(self, key: tuple[int, int, str], token: object, encoded: bytes) -> None:
         """Keep `encoded` for `key` while the store's change token stays `token`."""

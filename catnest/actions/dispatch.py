@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import secrets
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from catnest.actions.context import ActionContext
@@ -19,6 +22,27 @@ async def run_action(
     registry: Registry[ActionContext], ctx: ActionContext, action: Any, params: Any, echo: Any
 ) -> dict[str, Any]:
     """Run one action call and return its envelope, recording it when traffic is watched."""
+    if isinstance(action, str) and action.endswith("_rate_limited"):
+        async with _spaced(ctx):
+            return await _recorded(registry, ctx, action, params, echo)
+    return await _recorded(registry, ctx, action, params, echo)
+
+
+@contextlib.asynccontextmanager
+async def _spaced(ctx: ActionContext) -> AsyncIterator[None]:
+    # `_rate_limited` calls of one bot run one at a time, `rate_limited_interval_ms` apart.
+    lock, last = ctx.caches.spacing.setdefault(ctx.self_id, (asyncio.Lock(), [0.0]))
+    async with lock:
+        wait = last[0] + ctx.limits.rate_limited_interval_ms / 1000 - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        last[0] = time.monotonic()
+        yield
+
+
+async def _recorded(
+    registry: Registry[ActionContext], ctx: ActionContext, action: Any, params: Any, echo: Any
+) -> dict[str, Any]:
     if ctx.traffic is None:
         return await _run_action(registry, ctx, action, params, echo)
     started = time.perf_counter()

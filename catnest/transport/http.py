@@ -27,8 +27,9 @@ from catnest.onebot.jsonwire import decode_object
 from catnest.onebot.registry import Registry
 from catnest.transport.auth import check_origin, check_token, own_origins
 from catnest.transport.events import BotEvents
-from catnest.transport.http_common import json_response, refused
+from catnest.transport.http_common import json_response, refused, too_many
 from catnest.transport.listener import bound_port, listen
+from catnest.transport.ratelimit import RateLimiter, credential_key
 from catnest.transport.sse import SseOptions, serve_sse
 from catnest.transport.ws_server import accept_websocket, close_all
 
@@ -56,9 +57,11 @@ class HttpApiServer:
         registry: Registry[ActionContext],
         limits: Limits,
         events: BotEvents,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.config = config
         self._events = events
+        self._limiter = limiter or RateLimiter(limits)
         self._ctx = ctx
         self.ctx_self_id = ctx.self_id
         self._registry = registry
@@ -94,8 +97,12 @@ class HttpApiServer:
         refusal = check_token(self.config.token, query, request.headers.get("Authorization"))
         if refusal is not None:
             return refused(refusal, cors)
+        key = credential_key(self.config.token, self.config.token, request.remote)
         if request.headers.get("Upgrade", "").lower() == "websocket":
-            return await self._websocket(request, cors)
+            return await self._websocket(request, cors, key)
+        wait = self._limiter.check(key)
+        if wait:
+            return too_many(wait, cors)
         action = request.path.lstrip("/").split("/", 1)[0]
         if not action:
             hello = envelope.ok({"app_name": "Catnest", "app_version": __version__})
@@ -128,7 +135,9 @@ class HttpApiServer:
         result = await run_action(self._registry, self._ctx, action, params, echo)
         return json_response(result, cors)
 
-    async def _websocket(self, request: BaseRequest, cors: dict[str, str]) -> web.StreamResponse:
+    async def _websocket(
+        self, request: BaseRequest, cors: dict[str, str], key: str
+    ) -> web.StreamResponse:
         # NapCat's HTTP server upgrades on any path only with enableWebsocket.
         if not self.config.enable_websocket:
             body = envelope.failed(Retcode.BAD_REQUEST, "WebSocket is not enabled on this port")
@@ -143,6 +152,7 @@ class HttpApiServer:
             heart_interval_ms=self.config.heart_interval,
             debug=self.config.debug,
             open_sockets=self._sockets,
+            limiter=(self._limiter, key),
         )
 
     def _sse_options(self) -> SseOptions:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -9,6 +10,7 @@ import orjson
 from aiohttp import web
 
 from catnest.onebot import envelope
+from catnest.onebot.errors import Retcode
 from catnest.transport.auth import Refusal
 
 
@@ -26,3 +28,15 @@ def refused(refusal: Refusal, headers: Mapping[str, str]) -> web.Response:
     extra = {"WWW-Authenticate": "Bearer"} if refusal.status == 401 else {}
     body = envelope.failed(refusal.retcode, refusal.message)
     return json_response(body, {**headers, **extra}, status=refusal.status)
+
+
+def rate_limited_message(wait: float) -> str:
+    """What a refused-for-rate caller reads: when to try again."""
+    return f"rate limit exceeded: retry in {max(1, round(wait * 1000))} ms"
+
+
+def too_many(wait: float, headers: Mapping[str, str]) -> web.Response:
+    """HTTP 429 with Retry-After: a retryable refusal, made before any work."""
+    body = envelope.failed(Retcode.BAD_REQUEST, rate_limited_message(wait))
+    extra = {"Retry-After": str(max(1, math.ceil(wait)))}
+    return json_response(body, {**headers, **extra}, status=429)

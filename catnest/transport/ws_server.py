@@ -25,6 +25,7 @@ from catnest.transport.auth import check_origin, check_token, own_origins
 from catnest.transport.events import BotEvents
 from catnest.transport.http_common import json_response, refused
 from catnest.transport.listener import bound_port, listen
+from catnest.transport.ratelimit import RateLimiter, credential_key
 from catnest.transport.ws_session import WsSession
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ async def accept_websocket(
     heart_interval_ms: int,
     debug: bool,
     open_sockets: set[web.WebSocketResponse],
+    limiter: tuple[RateLimiter, str] | None = None,
 ) -> web.WebSocketResponse:
     """Upgrade an already authenticated request and serve it until it closes.
 
@@ -66,6 +68,7 @@ async def accept_websocket(
         heart_interval_ms=heart_interval_ms,
         debug=debug,
         abort=transport.abort if transport is not None else ws.force_close,
+        limiter=limiter,
     )
     try:
         await session.run()
@@ -91,9 +94,11 @@ class WsApiServer:
         registry: Registry[ActionContext],
         limits: Limits,
         events: BotEvents,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.config = config
         self.ctx = ctx
+        self._limiter = limiter or RateLimiter(limits)
         self._registry = registry
         self._limits = limits
         self._events = events
@@ -135,4 +140,8 @@ class WsApiServer:
             heart_interval_ms=self.config.heart_interval,
             debug=self.config.debug,
             open_sockets=self._sockets,
+            limiter=(
+                self._limiter,
+                credential_key(self.config.token, self.config.token, request.remote),
+            ),
         )

@@ -21,10 +21,12 @@ from catnest.actions.dispatch import run_action
 from catnest.actions.events import heartbeat, lifecycle
 from catnest.limits import Limits
 from catnest.onebot import envelope
-from catnest.onebot.errors import ActionError
+from catnest.onebot.errors import ActionError, Retcode
 from catnest.onebot.jsonwire import decode_object
 from catnest.onebot.registry import Registry
 from catnest.transport.events import BotEvents
+from catnest.transport.http_common import rate_limited_message
+from catnest.transport.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +48,9 @@ class WsSession:
         heart_interval_ms: int = 0,
         debug: bool = False,
         abort: Callable[[], None],
+        limiter: tuple[RateLimiter, str] | None = None,
     ) -> None:
+        self._limiter = limiter
         self._ws = ws
         self._abort = abort
         self._ctx = ctx
@@ -136,9 +140,13 @@ class WsSession:
             reply = envelope.failed(exc.retcode, exc.message)
         else:
             echo = frame.get("echo")
-            reply = await run_action(
-                self._registry, self._ctx, frame.get("action"), frame.get("params"), echo
-            )
+            wait = self._limiter[0].check(self._limiter[1]) if self._limiter else 0.0
+            if wait:
+                reply = envelope.failed(Retcode.BAD_REQUEST, rate_limited_message(wait), echo)
+            else:
+                reply = await run_action(
+                    self._registry, self._ctx, frame.get("action"), frame.get("params"), echo
+                )
         if not self._overflowed:
             data = orjson.dumps(reply)
             if self._writing or not self._out.empty():

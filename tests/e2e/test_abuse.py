@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from tests.conftest import StartServer
 
@@ -56,3 +57,48 @@ async def test_slow_body_gets_408(start_server: StartServer) -> None:
     head = await asyncio.wait_for(reader.readline(), WAIT)
     assert b" 408 " in head
     writer.close()
+
+
+async def test_rate_limit_is_per_credential_and_retryable(start_server: StartServer) -> None:
+    running = await start_server(limits={"requests_per_second": 1, "request_burst": 3})
+    for _ in range(3):
+        assert (await running.ok("get_status"))["online"] is True
+    async with running.session.post(f"{running.url}/get_status", json={}) as resp:
+        assert resp.status == 429 and int(resp.headers["Retry-After"]) >= 1
+        body = await resp.json()
+    assert body["retcode"] == 1400 and "retry in" in body["message"]
+
+
+async def test_rate_limit_on_websocket(start_server: StartServer) -> None:
+    import orjson
+
+    running = await start_server(bot={"ws": [{"port": 0}]},
+                                 limits={"requests_per_second": 1, "request_burst": 2})
+    url = f"ws://127.0.0.1:{running.app.ws_servers[0].port}/api"
+    async with running.session.ws_connect(url) as ws:
+        replies = []
+        for i in range(3):
+            await ws.send_str(orjson.dumps({"action": "get_status", "echo": i}).decode())
+            replies.append(orjson.loads((await asyncio.wait_for(ws.receive(), WAIT)).data))
+    assert [r["retcode"] for r in replies] == [0, 0, 1400]
+    assert replies[2]["echo"] == 2 and "retry in" in replies[2]["message"]
+
+
+async def test_rate_limited_calls_are_spaced(start_server: StartServer, monkeypatch: Any) -> None:
+    from catnest.actions import dispatch
+
+    running = await start_server(limits={"rate_limited_interval_ms": 200})
+    waits: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def recording_sleep(seconds: float) -> None:
+        waits.append(seconds)
+        await real_sleep(seconds)
+
+    monkeypatch.setattr(dispatch.asyncio, "sleep", recording_sleep)
+    results = await asyncio.gather(*[running.ok("get_status_rate_limited") for _ in range(3)])
+    assert all(r["online"] for r in results)
+    # The 2nd and 3rd calls each waited out (most of) the 200 ms gap; plain calls never wait.
+    assert len(waits) == 2 and all(0.1 < w <= 0.2 for w in waits)
+    await running.ok("get_status")
+    assert len(waits) == 2
