@@ -24,6 +24,7 @@ from catnest.web.server import WebServer
 from catnest.web.traffic import TrafficLog
 from catnest.world.demo import seed_demo
 from catnest.world.hub import Hub
+from catnest.world.shared_hub import SharedHub
 from catnest.world.world import World
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,9 @@ class App:
 
     def __post_init__(self) -> None:
         self.engine = open_engine(self.config)
-        self.world = World(self.engine, Hub())
+        # Several processes may share a PostgreSQL world: events then go through its log.
+        self.hub: Hub = SharedHub(self.engine) if self.engine.dialect == "postgres" else Hub()
+        self.world = World(self.engine, self.hub)
         self.registry = load_all()
         self.caches = ActionCaches()
         # One limiter for every listener: a credential's budget is shared across transports.
@@ -89,6 +92,9 @@ class App:
         await self.engine.start()
         try:
             await self._ensure_bots()
+            # Follow shared events from here: what seeding wrote had no listener yet.
+            if isinstance(self.hub, SharedHub):
+                await self.hub.start()
             for bot in self.config.bots:
                 self._build_adapters(bot)
             for adapter in self.adapters:
@@ -152,4 +158,6 @@ class App:
         self.ws_servers.clear()
         self.ws_clients.clear()
         self.webhooks.clear()
+        if isinstance(self.hub, SharedHub):
+            await self.hub.stop()
         await self.engine.close()

@@ -38,6 +38,13 @@ class Txn(Protocol):
         """Run `callback` once the transaction has committed (never if it rolls back)."""
         ...
 
+    def before_commit(self, step: Callable[[Txn], Awaitable[None]]) -> None:
+        """Run `step` inside the transaction, after its function returned, just before commit.
+
+        For work that must come last, such as taking the lock that orders shared events.
+        """
+        ...
+
 
 TxnFn = Callable[[Txn], Awaitable[T]]
 
@@ -63,6 +70,14 @@ class Engine(ABC):
     @abstractmethod
     async def read(self, fn: TxnFn[T]) -> T:
         """Run a read-only function against a consistent view of committed data."""
+
+    async def listen(self, channel: str, callback: Callable[[], None]) -> Callable[[], None] | None:
+        """Call `callback` whenever another connection notifies `channel`.
+
+        Returns the function that stops listening, or None when the engine has no notifications
+        (a single-process SQLite world needs none).
+        """
+        return None
 
     async def change_token(self) -> object | None:
         """A value that differs whenever any committed write, from any process, changed the data.

@@ -20,10 +20,16 @@ violation (23505) on the key the transaction computed from what it read. All thr
 with jittered exponential backoff: a function re-run on a fresh snapshot either succeeds or hits
 the same error again, so a genuine unique violation still reaches the caller (after the budget).
 Callbacks registered by a failed attempt are dropped; those of the attempt that committed run
-once, after the commit.
+once, after the commit. `before_commit` steps run inside the transaction after the function, so
+a retry runs them again with it.
 
-Reads run in a REPEATABLE READ READ ONLY transaction: one snapshot for every statement of the
-function, and read-only snapshot transactions never fail to serialize.
+Reads see one snapshot: a REPEATABLE READ READ ONLY transaction (which never fails to
+serialize) for functions that run several statements. A single statement is its own snapshot, so
+functions that run one (`get_recent_contact`'s query, most lookups) skip BEGIN and COMMIT: two
+round trips, more than half the cost of such a read. The engine cannot know beforehand, so a read
+function starts without a transaction; at its second statement it is stopped and run again in a
+snapshot transaction, and its code object is remembered so later calls start there directly.
+Read functions must therefore be re-runnable, as write functions already are for retries.
 
 Durability: every commit waits for PostgreSQL's WAL flush (the server's default
 `synchronous_commit = on`), which already survives power loss; `durability` has no further
@@ -37,13 +43,13 @@ import functools
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import asyncpg  # type: ignore[import-untyped]
 
-from catnest.store.engine import Engine, Row, T, TxnFn
+from catnest.store.engine import Engine, Row, T, Txn, TxnFn
 from catnest.store.migrate import check_compatible, load_migrations, split_statements
 
 log = logging.getLogger(__name__)
@@ -61,8 +67,8 @@ _BACKOFF_CAP = 0.1
 
 DEFAULT_POOL_SIZE = 10
 # asyncpg prepares every statement once per connection and keeps this many (LRU). The store has
-# about 150 distinct statements; asyncpg's default of 100 would re-prepare (one more round trip)
-# on every cycle through them.
+# over a hundred distinct statements, more with IN lists of varying length; asyncpg's default of
+# 100 would keep re-preparing them (one more round trip each time).
 DEFAULT_STATEMENT_CACHE_SIZE = 512
 # Our statements are short indexed lookups; JIT compilation of one costs tens of milliseconds.
 _SERVER_SETTINGS = {"jit": "off", "application_name": "catnest"}
@@ -136,6 +142,7 @@ class PostgresTxn:
     def __init__(self, conn: Any) -> None:
         self._conn = conn
         self.callbacks: list[Callable[[], None]] = []
+        self.steps: list[Callable[[Txn], Awaitable[None]]] = []
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         status: str = await self._conn.execute(to_postgres_params(sql), *params)
@@ -155,6 +162,43 @@ class PostgresTxn:
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         self.callbacks.append(callback)
+
+    def before_commit(self, step: Callable[[Txn], Awaitable[None]]) -> None:
+        self.steps.append(step)
+
+
+class _NeedsSnapshot(BaseException):
+    """A read function went past one statement: run it again inside a snapshot transaction.
+
+    A BaseException so that no `except Exception` in a read function swallows it.
+    """
+
+
+class _OneStatementTxn(PostgresTxn):
+    """A read handle outside any transaction that allows one query, and no writes."""
+
+    def __init__(self, conn: Any) -> None:
+        super().__init__(conn)
+        self._used = False
+
+    def _one(self) -> None:
+        if self._used:
+            raise _NeedsSnapshot
+        self._used = True
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        raise _NeedsSnapshot  # in the READ ONLY transaction, a write fails as it should
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        raise _NeedsSnapshot
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        self._one()
+        return await super().fetchone(sql, params)
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        self._one()
+        return await super().fetchall(sql, params)
 
 
 async def _keep_session(conn: Any) -> None:
@@ -190,13 +234,14 @@ class PostgresEngine(Engine):
         self.max_attempts = max_attempts
         self.retries = 0  # attempts that failed and were retried, for tests and benchmarks
         self._pool: Any = None
+        self._listeners: set[Any] = set()
         self._writes: set[asyncio.Task[Any]] = set()
         self._writers = asyncio.Semaphore(max(1, write_concurrency))
+        # Code objects of read functions seen to run more than one statement (a bounded set).
+        self._multi_statement_reads: set[object] = set()
 
     async def start(self) -> None:
-        # URL query parameters are server settings (asyncpg's rule); they win over our defaults.
-        given = {k for k, _ in parse_qsl(urlsplit(self.url).query)}
-        settings = {k: v for k, v in _SERVER_SETTINGS.items() if k not in given}
+        settings = self._settings()
         self._pool = await asyncpg.create_pool(
             self.url,
             min_size=min(2, self.pool_size),
@@ -211,6 +256,11 @@ class PostgresEngine(Engine):
             await self._pool.close()
             self._pool = None
             raise
+
+    def _settings(self) -> dict[str, str]:
+        # URL query parameters are server settings (asyncpg's rule); they win over our defaults.
+        given = {k for k, _ in parse_qsl(urlsplit(self.url).query)}
+        return {k: v for k, v in _SERVER_SETTINGS.items() if k not in given}
 
     async def _migrate(self) -> None:
         migrations = load_migrations("postgres")
@@ -240,7 +290,23 @@ class PostgresEngine(Engine):
                 )
                 log.info("applied migration %04d_%s", migration.version, migration.name)
 
+    async def listen(self, channel: str, callback: Callable[[], None]) -> Callable[[], None] | None:
+        # A connection of its own: a pooled one would be handed to other work between queries.
+        conn = await asyncpg.connect(self.url, server_settings=self._settings())
+        await conn.add_listener(channel, lambda *_: callback())
+        self._listeners.add(conn)
+
+        def stop() -> None:
+            if conn in self._listeners:
+                self._listeners.discard(conn)
+                conn.terminate()
+
+        return stop
+
     async def close(self) -> None:
+        for conn in list(self._listeners):
+            conn.terminate()
+        self._listeners.clear()
         if self._writes:
             await asyncio.gather(*self._writes, return_exceptions=True)
         if self._pool is not None:
@@ -250,11 +316,15 @@ class PostgresEngine(Engine):
     async def read(self, fn: TxnFn[T]) -> T:
         if self._pool is None:
             raise RuntimeError("engine not started")
-        async with (
-            self._pool.acquire() as conn,
-            conn.transaction(isolation="repeatable_read", readonly=True),
-        ):
-            return await fn(PostgresTxn(conn))
+        code = getattr(fn, "__code__", None)
+        async with self._pool.acquire() as conn:
+            if code is not None and code not in self._multi_statement_reads:
+                try:
+                    return await fn(_OneStatementTxn(conn))
+                except _NeedsSnapshot:
+                    self._multi_statement_reads.add(code)
+            async with conn.transaction(isolation="repeatable_read", readonly=True):
+                return await fn(PostgresTxn(conn))
 
     async def write(self, desc: str, fn: TxnFn[T]) -> T:
         if self._pool is None:
@@ -274,15 +344,17 @@ class PostgresEngine(Engine):
     async def _write(self, desc: str, fn: TxnFn[T]) -> T:
         attempt = 1
         while True:
-            txn: PostgresTxn | None = None
             try:
                 async with (
                     self._writers,
                     self._pool.acquire() as conn,
                     conn.transaction(isolation="serializable"),
                 ):
+                    # A fresh handle per attempt: callbacks of a failed attempt are dropped.
                     txn = PostgresTxn(conn)
                     result = await fn(txn)
+                    for step in txn.steps:
+                        await step(txn)
             except Exception as exc:
                 if not _retryable(exc) or attempt >= self.max_attempts:
                     raise

@@ -12,13 +12,13 @@ import contextlib
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from catnest.store.engine import Engine, Row, T, TxnFn
+from catnest.store.engine import Engine, Row, T, Txn, TxnFn
 from catnest.store.migrate import check_compatible, load_migrations, split_statements
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,7 @@ class SQLiteTxn:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         self.callbacks: list[Callable[[], None]] = []
+        self.steps: list[Callable[[Txn], Awaitable[None]]] = []
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         return self._conn.execute(sql, params).rowcount
@@ -51,6 +52,9 @@ class SQLiteTxn:
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         self.callbacks.append(callback)
+
+    def before_commit(self, step: Callable[[Txn], Awaitable[None]]) -> None:
+        self.steps.append(step)
 
 
 @dataclass(slots=True)
@@ -178,6 +182,8 @@ class SQLiteEngine(Engine):
             conn.execute("SAVEPOINT job")
             try:
                 job.result = await job.fn(txn)
+                for step in txn.steps:
+                    await step(txn)
                 job.callbacks = txn.callbacks
                 conn.execute("RELEASE job")
             except BaseException as exc:

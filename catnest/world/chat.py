@@ -219,7 +219,7 @@ class Chat:
         stored = await msg_sql.get_message_txn(txn, message_id)
         assert stored is not None
         audience = await self.audience_txn(txn, conv)
-        txn.after_commit(lambda: self._hub.publish(MessageCreated(stored, audience)))
+        self._hub.publish_after(txn, MessageCreated(stored, audience))
         return stored
 
     async def _check_replies_txn(self, txn: Txn, conv_id: int, content: Content) -> None:
@@ -353,9 +353,7 @@ class Chat:
                     txn, conv.conv_id, *(latest if latest else (None, None))
                 )
             audience = await self.audience_txn(txn, conv)
-            txn.after_commit(
-                lambda: self._hub.publish(MessageRecalled(message, operator, audience))
-            )
+            self._hub.publish_after(txn, MessageRecalled(message, operator, audience))
             return message
 
         return await self._engine.write("recall", txn_fn)

@@ -91,7 +91,7 @@ class Extras:
             if changed:
                 audience = await self._audience_txn(txn, message)
                 event = ReactionChanged(message, user, emoji, count, add, audience)
-                txn.after_commit(lambda: self._hub.publish(event))
+                self._hub.publish_after(txn, event)
             return count
 
         return await self._engine.write("react", txn_fn)
@@ -150,7 +150,7 @@ class Extras:
             event = EssenceChanged(
                 message.group_id, message_id, message.sender_uin, operator, added, audience
             )
-            txn.after_commit(lambda: self._hub.publish(event))
+            self._hub.publish_after(txn, event)
 
         await self._engine.write("set_essence" if added else "delete_essence", txn_fn)
 
@@ -206,7 +206,7 @@ class Extras:
                     raise NotPermitted(f"{user} and {target} are neither friends nor in a group")
                 audience = await extras_sql.bots_among_txn(txn, (user, target))
             event = Poked(group_id, user, target, audience)
-            txn.after_commit(lambda: self._hub.publish(event))
+            self._hub.publish_after(txn, event)
 
         # Through the writer although nothing is written: the event then takes its place among
         # the conversation's other events.

@@ -48,7 +48,7 @@ class WorldPart:
 
     def _publish(self, txn: Txn, event: WorldEvent) -> None:
         """Hand `event` to the hub once `txn` commits (never if it rolls back)."""
-        txn.after_commit(lambda: self._hub.publish(event))
+        self._hub.publish_after(txn, event)
 
 
 async def live_group_txn(txn: Txn, group_id: int) -> Group:

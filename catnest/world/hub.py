@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from catnest.store.engine import Txn
 from catnest.world.events import WorldEvent
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,14 @@ class Hub:
                 bucket.remove(listener)
 
         return unsubscribe
+
+    def publish_after(self, txn: Txn, event: WorldEvent) -> None:
+        """Publish `event` once `txn` commits (never if it rolls back).
+
+        One process owns its world here, so the commit itself is the only ordering needed;
+        `SharedHub` (several processes on one PostgreSQL world) routes it through the store.
+        """
+        txn.after_commit(lambda: self.publish(event))
 
     def publish(self, event: WorldEvent) -> None:
         """Hand `event` to its listeners, in subscription order."""

@@ -1,0 +1,46 @@
+"""The shared event log of a multi-process (PostgreSQL) world.
+
+Writers call `append_event_txn` as the last step of their transaction: it takes a transaction
+advisory lock first, so event ids are drawn in commit order (the lock is held until commit),
+and `NOTIFY`s the followers, which PostgreSQL delivers only once the transaction commits.
+"""
+
+from __future__ import annotations
+
+from catnest.store.engine import Txn
+
+CHANNEL = "catnest_events"
+# An arbitrary, fixed advisory-lock key: "events" in ASCII.
+_ORDER_LOCK = 0x6576656E7473
+
+
+async def append_event_txn(txn: Txn, kind: str, body: str, at: int) -> None:
+    """Append one event; call last in the transaction (its lock is held until commit)."""
+    await txn.execute("SELECT pg_advisory_xact_lock(?)", (_ORDER_LOCK,))
+    await txn.execute(
+        "INSERT INTO world_events (event_id, kind, body, created_at)"
+        " VALUES (nextval('world_event_ids'), ?, ?, ?)",
+        (kind, body, at),
+    )
+    await txn.execute(f"NOTIFY {CHANNEL}")
+
+
+async def latest_event_id_txn(txn: Txn) -> int:
+    """The newest event id (0 when there is none): where a new follower starts."""
+    row = await txn.fetchone("SELECT COALESCE(MAX(event_id), 0) FROM world_events")
+    return int(row[0]) if row else 0
+
+
+async def events_after_txn(txn: Txn, after: int, limit: int) -> list[tuple[int, str, str]]:
+    """Up to `limit` events with ids above `after`, oldest first: (event_id, kind, body)."""
+    rows = await txn.fetchall(
+        "SELECT event_id, kind, body FROM world_events WHERE event_id > ?"
+        " ORDER BY event_id LIMIT ?",
+        (after, limit),
+    )
+    return [(int(r[0]), r[1], r[2]) for r in rows]
+
+
+async def prune_events_txn(txn: Txn, before: int) -> int:
+    """Forget events created before `before` (Unix seconds); returns how many."""
+    return await txn.execute("DELETE FROM world_events WHERE created_at < ?", (before,))
