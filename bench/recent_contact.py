@@ -224,7 +224,7 @@ def catnest_cmd(data_dir: Path, port: int) -> list[str]:
     config.write_text(
         f'data_dir = {json.dumps(str(data_dir))}\ndemo = false\nlog_level = "warning"\n\n'
         f'[web]\nhost = "127.0.0.1"\nport = {free_port()}\n\n'
-        f'[[bots]]\nuin = {BOT}\n\n[[bots.http]]\nhost = "127.0.0.1"\nport = {port}\n'
+        f'[[bots]]\nuin = {BOT}\nws = []\n\n[[bots.http]]\nhost = "127.0.0.1"\nport = {port}\n'
     )
     catnest = Path(sys.executable).with_name("catnest")
     return [str(catnest), "serve", "--config", str(config)]

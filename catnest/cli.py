@@ -110,10 +110,21 @@ def _auth(token: str) -> str:
 
 def _banner(app: App) -> None:
     click.echo(f"catnest {__version__}: world stored in {app.engine.location}")
-    for server in app.http_servers:
-        bot = server.ctx_self_id
-        auth = "token required" if server.config.token else "no token (loopback only)"
-        click.echo(f"  bot {bot}: HTTP API on http://{server.config.host}:{server.port}/ ({auth})")
+    for http in app.http_servers:
+        click.echo(
+            f"  bot {http.ctx_self_id}: HTTP API on http://{http.config.host}:{http.port}/"
+            f" ({_auth(http.config.token)}; events at /_events)"
+        )
+    for ws in app.ws_servers:
+        click.echo(
+            f"  bot {ws.ctx.self_id}: WebSocket on ws://{ws.config.host}:{ws.port}/"
+            f" ({_auth(ws.config.token)})"
+        )
+    for client in app.ws_clients:
+        click.echo(f"  bot {client.ctx.self_id}: reverse WebSocket to {client.config.url}")
+    for hook in app.webhooks:
+        signed = "signed" if hook.config.token else "unsigned"
+        click.echo(f"  bot {hook.ctx.self_id}: webhook to {hook.config.url} ({signed})")
     if app.web is not None:
         click.echo(f"  chat page and user API: {app.web.url}/ ({_auth(app.web.config.token)})")
     sys.stdout.flush()

@@ -61,7 +61,11 @@ class _CappedServer(web.Server):
         super().__init__(handler, handler_cancellation=True, keepalive_timeout=keepalive_timeout)
         self.cap = cap
         self.per_address: Counter[str] = Counter()
-        self._protocol_kwargs = {"keepalive_timeout": keepalive_timeout}
+        # No access log: request lines carry `?access_token=` (tokens never go to logs).
+        self._protocol_kwargs: dict[str, Any] = {
+            "keepalive_timeout": keepalive_timeout,
+            "access_log": None,
+        }
 
     def __call__(self) -> RequestHandler:
         # aiohttp's Server builds a plain RequestHandler per connection; ours counts them.
