@@ -38,6 +38,10 @@ class Txn(Protocol):
         """Run `callback` once the transaction has committed (never if it rolls back)."""
         ...
 
+    def after_commit_wait(self, step: Callable[[], Awaitable[None]]) -> None:
+        """Await `step` after the commit, before the write returns to its caller."""
+        ...
+
     def before_commit(self, step: Callable[[Txn], Awaitable[None]]) -> None:
         """Run `step` inside the transaction, after its function returned, just before commit.
 

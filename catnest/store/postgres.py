@@ -143,6 +143,7 @@ class PostgresTxn:
         self._conn = conn
         self.callbacks: list[Callable[[], None]] = []
         self.steps: list[Callable[[Txn], Awaitable[None]]] = []
+        self.waits: list[Callable[[], Awaitable[None]]] = []
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         status: str = await self._conn.execute(to_postgres_params(sql), *params)
@@ -165,6 +166,9 @@ class PostgresTxn:
 
     def before_commit(self, step: Callable[[Txn], Awaitable[None]]) -> None:
         self.steps.append(step)
+
+    def after_commit_wait(self, step: Callable[[], Awaitable[None]]) -> None:
+        self.waits.append(step)
 
 
 class _NeedsSnapshot(BaseException):
@@ -376,4 +380,9 @@ class PostgresEngine(Engine):
                     callback()
                 except Exception:
                     log.exception("after-commit callback of %s failed", desc)
+            for wait in txn.waits:
+                try:
+                    await wait()
+                except Exception:
+                    log.exception("after-commit step of %s failed", desc)
             return result

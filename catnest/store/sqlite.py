@@ -36,6 +36,7 @@ class SQLiteTxn:
         self._conn = conn
         self.callbacks: list[Callable[[], None]] = []
         self.steps: list[Callable[[Txn], Awaitable[None]]] = []
+        self.waits: list[Callable[[], Awaitable[None]]] = []
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         return self._conn.execute(sql, params).rowcount
@@ -56,6 +57,9 @@ class SQLiteTxn:
     def before_commit(self, step: Callable[[Txn], Awaitable[None]]) -> None:
         self.steps.append(step)
 
+    def after_commit_wait(self, step: Callable[[], Awaitable[None]]) -> None:
+        self.waits.append(step)
+
 
 @dataclass(slots=True)
 class _Job:
@@ -65,6 +69,7 @@ class _Job:
     result: Any = None
     error: BaseException | None = None
     callbacks: list[Callable[[], None]] = field(default_factory=list)
+    waits: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
 def _connect(path: str, *, synchronous: str) -> sqlite3.Connection:
@@ -185,6 +190,7 @@ class SQLiteEngine(Engine):
                 for step in txn.steps:
                     await step(txn)
                 job.callbacks = txn.callbacks
+                job.waits = txn.waits
                 conn.execute("RELEASE job")
             except BaseException as exc:
                 conn.execute("ROLLBACK TO job")
@@ -211,6 +217,11 @@ class SQLiteEngine(Engine):
                         callback()
                     except Exception:
                         log.exception("after-commit callback of %s failed", job.desc)
+                for wait in job.waits:
+                    try:
+                        await wait()
+                    except Exception:
+                        log.exception("after-commit step of %s failed", job.desc)
             if job.future.done():  # the caller went away; the write stands
                 continue
             if job.error is not None:

@@ -61,6 +61,7 @@ class SharedHub(Hub):
         self._engine = engine
         self._last = 0
         self._wake = asyncio.Event()
+        self._catching_up = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._unlisten: object = None
 
@@ -71,6 +72,9 @@ class SharedHub(Hub):
             await events_sql.append_event_txn(step_txn, kind, body, int(time.time()))
 
         txn.before_commit(append)
+        # The writer's own events are published (through the log, in log order) before its
+        # call returns, as they are in a single-process world.
+        txn.after_commit_wait(self.catch_up)
 
     async def start(self) -> None:
         """Start following the log from its current end."""
@@ -90,6 +94,10 @@ class SharedHub(Hub):
 
     async def catch_up(self) -> None:
         """Publish every event committed since the last one published."""
+        async with self._catching_up:  # one reader at a time: each event is published once
+            await self._catch_up()
+
+    async def _catch_up(self) -> None:
         while True:
             batch = await self._engine.read(
                 lambda txn: events_sql.events_after_txn(txn, self._last, BATCH)
