@@ -13,6 +13,7 @@ import msgspec
 
 from catnest.actions import registry
 from catnest.actions.context import ActionContext
+from catnest.actions.friends import bounded_text
 from catnest.actions.messages import build_content
 from catnest.onebot.errors import BadParams
 from catnest.onebot.params import convert_params, parse_bool
@@ -45,40 +46,51 @@ def _flag(operation: dict[str, Any], key: str, default: bool) -> bool:
     return parse_bool(operation.get(key, msgspec.UNSET), name=f"operation.{key}", default=default)
 
 
+def _group_id(event: _MessageContext) -> int:
+    if event.group_id is None:
+        raise BadParams("context.group_id: required for a group message")
+    return event.group_id
+
+
 async def _reply(ctx: ActionContext, event: _MessageContext, op: dict[str, Any]) -> None:
     group = event.message_type == "group"
     content = build_content(ctx, op["reply"], op.get("auto_escape", msgspec.UNSET),
                             private=not group)
     chat = ctx.world.chat
     if group:
-        assert event.group_id is not None
+        group_id = _group_id(event)
         if _flag(op, "at_sender", True):
             at = {"type": "at", "data": {"qq": str(event.user_id)}}
             space = {"type": "text", "data": {"text": " "}}
             segments = [at, space, *content.segments]
             content = Content(segments, raw_message(segments))
-        await chat.send_group(ctx.self_id, event.group_id, content)
+        await chat.send_group(ctx.self_id, group_id, content)
     else:
         via = event.group_id if event.sub_type == "group" else None
         await chat.send_private(ctx.self_id, event.user_id, content, via_group=via)
 
 
 async def _on_message(ctx: ActionContext, event: _MessageContext, op: dict[str, Any]) -> None:
+    if event.message_type not in ("group", "private"):
+        raise BadParams(f"context.message_type: expected 'group' or 'private', got "
+                        f"{event.message_type!r}")
+    if event.message_type == "group":
+        _group_id(event)  # refuse a group context without its group before doing anything
     if op.get("reply") not in (None, ""):
         await _reply(ctx, event, op)
     if event.message_type != "group":
         return
-    assert event.group_id is not None
+    group_id = _group_id(event)
     social = ctx.world.social
     if _flag(op, "delete", False) and event.message_id is not None:
         await ctx.world.chat.recall(ctx.self_id, event.message_id)
     if _flag(op, "kick", False):
-        await social.kick(ctx.self_id, event.group_id, event.user_id)
+        await social.kick(ctx.self_id, group_id, event.user_id)
     elif _flag(op, "ban", False):
         duration = op.get("ban_duration", DEFAULT_BAN_SECONDS)
         if isinstance(duration, bool) or not isinstance(duration, int):
             raise BadParams("operation.ban_duration: expected an integer number of seconds")
-        await social.ban(ctx.self_id, event.group_id, event.user_id, duration)
+        await social.ban(ctx.self_id, group_id, event.user_id, duration)
 
 
 async def _on_request(ctx: ActionContext, event: _RequestContext, op: dict[str, Any]) -> None:
@@ -86,12 +98,22 @@ async def _on_request(ctx: ActionContext, event: _RequestContext, op: dict[str, 
         return
     approve = _flag(op, "approve", True)
     social = ctx.world.social
+    limit = ctx.limits.max_name_chars
     if event.request_type == "friend":
-        await social.answer_friend_request(ctx.self_id, event.flag, approve,
-                                           str(op.get("remark", "")))
+        remark = bounded_text(_text(op, "remark"), name="operation.remark", limit=limit)
+        await social.answer_friend_request(ctx.self_id, event.flag, approve, remark)
     elif event.request_type == "group":
-        await social.answer_group_request(ctx.self_id, event.flag, approve,
-                                          str(op.get("reason", "")))
+        reason = bounded_text(_text(op, "reason"), name="operation.reason", limit=limit)
+        await social.answer_group_request(ctx.self_id, event.flag, approve, reason)
+
+
+def _text(operation: dict[str, Any], key: str) -> str:
+    value = operation.get(key, "")
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise BadParams(f"operation.{key}: expected a string")
+    return value
 
 
 @registry.action(".handle_quick_operation", QuickParams)

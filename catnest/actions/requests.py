@@ -44,7 +44,10 @@ def parse_flag(value: Any) -> str:
         raise BadParams("flag: required")
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise BadParams(f"flag: expected a string, got {value!r}")
-    return str(value).strip()
+    flag = str(value).strip()
+    if not flag:
+        raise BadParams("flag: required")
+    return flag
 
 
 @registry.action("set_friend_add_request", FriendAnswerParams)
