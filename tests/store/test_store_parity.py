@@ -1,0 +1,196 @@
+"""SQLite and PostgreSQL give identical answers to every read action on the same world.
+
+The world is built twice, once per store, by the same script through the world API and the
+HTTP API, under a clock set by hand and with request flags and forward ids made deterministic;
+then every read action is called over HTTP on both servers and the envelopes compared.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+import catnest.world.forwards
+import catnest.world.requests
+from catnest.app import App
+from catnest.world.world import World
+from tests.conftest import (
+    ALICE,
+    BOB,
+    BOT,
+    CAROL,
+    DAVE,
+    LAB,
+    LOUNGE,
+    PostgresSchemas,
+    Running,
+    content,
+    make_config,
+)
+
+T0 = 1_700_000_000
+EVE = 20005
+
+
+class Clock:
+    """The world's clock, moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def tick(self, seconds: int = 7) -> None:
+        self.now += seconds
+
+
+def _counters(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Request flags and forward res_ids from counters, restarted for each world built."""
+    flags, res_ids = itertools.count(1), itertools.count(1)
+    monkeypatch.setattr(catnest.world.requests, "new_flag", lambda: f"{next(flags):016x}")
+    monkeypatch.setattr(catnest.world.forwards, "new_res_id", lambda: f"res{next(res_ids):029d}")
+
+
+async def _build(config_dir: Path, store: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> App:
+    """Start a Catnest with the demo world on `store` and run the script against it."""
+    _counters(monkeypatch)
+    clock = Clock()
+    app = App(make_config(config_dir, store=store))
+    app.world = World(app.engine, app.world.hub, clock=clock)
+    await app.start()
+    url = f"http://127.0.0.1:{app.http_servers[0].port}"
+    async with aiohttp.ClientSession() as session:
+        bot = Running(app, session, url, {})
+        await _script(app.world, bot, clock)
+    return app
+
+
+async def _script(world: World, bot: Running, clock: Clock) -> None:
+    chat, social, extras = world.chat, world.social, world.extras
+    clock.tick()
+    await social.create_account(EVE, "Eve", sex="female", age=30)
+    for text in ("morning", "anyone here?", "[CQ:face,id=14] coffee"):
+        clock.tick()
+        await chat.send_group(BOB, LOUNGE, content(text))
+    clock.tick()
+    hello = await bot.ok("send_private_msg", user_id=ALICE, message="hello Alice")
+    clock.tick()
+    await chat.send_private(ALICE, BOT, content(f"[CQ:reply,id={hello['message_id']}]hi back"))
+    clock.tick()
+    group = await bot.ok("send_group_msg", group_id=LAB, message="lab notes [CQ:at,qq=20002]")
+    clock.tick()
+    oops = await chat.send_group(DAVE, LAB, content("oops, wrong group"))
+    clock.tick(3)
+    await chat.recall(DAVE, oops.message_id)
+    clock.tick()
+    await bot.ok("set_friend_remark", user_id=BOB, remark="Bobby B")
+    await bot.ok("set_group_card", group_id=LAB, user_id=DAVE, card="Dave (lab)")
+    await bot.ok("set_group_admin", group_id=LAB, user_id=DAVE, enable=True)
+    await bot.ok("set_group_special_title", group_id=LAB, user_id=BOB, special_title="elder")
+    await bot.ok("set_group_ban", group_id=LOUNGE, user_id=CAROL, duration=600)
+    clock.tick()
+    await bot.ok("set_msg_emoji_like", message_id=group["message_id"], emoji_id="76")
+    await extras.react(BOB, group["message_id"], "76", True)
+    await extras.react(DAVE, group["message_id"], "128512", True)
+    clock.tick()
+    await bot.ok("set_essence_msg", message_id=group["message_id"])
+    clock.tick()
+    await bot.ok("send_like", user_id=ALICE, times=3)
+    await social.send_like(ALICE, BOT, 2)
+    clock.tick()
+    await social.request_friend(EVE, BOT, "let's be friends")
+    await social.request_join_group(EVE, LAB, "let me in")
+    clock.tick()
+    await bot.ok(
+        "send_group_forward_msg",
+        group_id=LAB,
+        messages=[
+            {"type": "node", "data": {"user_id": ALICE, "nickname": "A", "content": "first"}},
+            {"type": "node", "data": {"user_id": BOB, "nickname": "B", "content": "second"}},
+        ],
+    )
+    clock.tick()
+    await chat.send_private(CAROL, BOT, content("are you still there?"))
+    await chat.send_private(DAVE, BOT, content("temp chat via the lab"), via_group=LAB)
+    clock.tick()
+    await bot.ok("mark_private_msg_as_read", user_id=ALICE)
+    clock.tick()
+    await bot.ok("set_group_kick", group_id=LAB, user_id=DAVE)
+
+
+async def _reads(bot: Running) -> dict[str, Any]:
+    """Every read action's envelope (errors included), keyed by the call."""
+    calls: list[tuple[str, dict[str, Any]]] = [
+        ("get_login_info", {}),
+        ("get_friend_list", {}),
+        ("get_friends_with_category", {}),
+        ("get_group_list", {}),
+        ("get_group_system_msg", {}),
+        ("get_recent_contact", {"count": 100}),
+        ("get_recent_contact", {"count": 2}),
+    ]
+    for uin in (BOT, ALICE, BOB, CAROL, DAVE, EVE, 29999):
+        calls.append(("get_stranger_info", {"user_id": uin}))
+    for uin in (ALICE, BOB, CAROL, DAVE, EVE):
+        calls.append(("get_friend_msg_history", {"user_id": uin, "count": 50}))
+        calls.append(("get_friend_msg_history", {"user_id": uin, "count": 2, "message_seq": 0}))
+    for group_id in (LOUNGE, LAB, 39999):
+        calls.append(("get_group_info", {"group_id": group_id}))
+        calls.append(("get_group_member_list", {"group_id": group_id}))
+        calls.append(("get_group_msg_history", {"group_id": group_id, "count": 50}))
+        calls.append(("get_essence_msg_list", {"group_id": group_id}))
+        for uin in (BOT, ALICE, BOB, DAVE):
+            calls.append(("get_group_member_info", {"group_id": group_id, "user_id": uin}))
+    for message_id in range(1, 22):  # the script stores 18 messages
+        calls.append(("get_msg", {"message_id": message_id}))
+        calls.append(("get_emoji_likes", {"message_id": message_id, "emoji_id": "76"}))
+        calls.append(("get_forward_msg", {"message_id": message_id}))
+    answers: dict[str, Any] = {}
+    for action, params in calls:
+        body = await bot.call(action, **params)
+        answers[f"{action} {sorted(params.items())}"] = body
+    return answers
+
+
+@pytest.fixture
+async def both(
+    tmp_path: Path, postgres: PostgresSchemas, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[Running, Running]]:
+    apps = [
+        await _build(tmp_path / "sqlite", {}, monkeypatch),
+        await _build(tmp_path / "postgres", {"url": await postgres.world_url()}, monkeypatch),
+    ]
+    sessions = [aiohttp.ClientSession() for _ in apps]
+    running = [
+        Running(app, s, f"http://127.0.0.1:{app.http_servers[0].port}", {})
+        for app, s in zip(apps, sessions, strict=True)
+    ]
+    yield running[0], running[1]
+    for r in running:
+        await r.session.close()
+        await r.app.stop()
+
+
+async def test_every_read_action_answers_the_same_on_both_stores(
+    both: tuple[Running, Running],
+) -> None:
+    on_sqlite, on_postgres = both
+    assert on_sqlite.app.engine.dialect == "sqlite"
+    assert on_postgres.app.engine.dialect == "postgres"
+    sqlite_answers = await _reads(on_sqlite)
+    postgres_answers = await _reads(on_postgres)
+    # The world is not trivial: the script's messages, reactions and requests are all there.
+    recent = sqlite_answers[f"get_recent_contact {[('count', 100)]}"]["data"]
+    assert len(recent) >= 6
+    succeeded = [k for k, v in sqlite_answers.items() if v["retcode"] == 0]
+    assert len(succeeded) > 60
+    assert any(k.startswith("get_forward_msg") for k in succeeded)
+    assert sqlite_answers[f"get_group_system_msg {[]}"]["data"]["join_requests"]
+    for key, answer in sqlite_answers.items():
+        assert postgres_answers[key] == answer, key
