@@ -10,13 +10,16 @@ from __future__ import annotations
 from catnest.store.engine import Txn
 
 CHANNEL = "catnest_events"
-# An arbitrary, fixed advisory-lock key: "events" in ASCII.
-_ORDER_LOCK = 0x6576656E7473
+# An arbitrary, fixed advisory-lock class ("evts" in ASCII); the second key is the schema, so
+# worlds in different schemas of one server never wait on each other.
+_ORDER_LOCK_CLASS = 0x65767473
 
 
 async def append_event_txn(txn: Txn, kind: str, body: str, at: int) -> None:
     """Append one event; call last in the transaction (its lock is held until commit)."""
-    await txn.execute("SELECT pg_advisory_xact_lock(?)", (_ORDER_LOCK,))
+    await txn.execute(
+        "SELECT pg_advisory_xact_lock(?, hashtext(current_schema()))", (_ORDER_LOCK_CLASS,)
+    )
     await txn.execute(
         "INSERT INTO world_events (event_id, kind, body, created_at)"
         " VALUES (nextval('world_event_ids'), ?, ?, ?)",

@@ -31,6 +31,8 @@ POLL_SECONDS = 1.0
 BATCH = 1000
 # Events older than this are pruned: followers only ever need the last few seconds.
 KEEP_SECONDS = 600
+# How long stop() lets a follower round (a read, a prune) finish before cancelling it.
+STOP_SECONDS = 5.0
 
 _KINDS: dict[str, type[ev.WorldEvent]] = {
     cls.__name__: cls
@@ -62,6 +64,7 @@ class SharedHub(Hub):
         self._last = 0
         self._wake = asyncio.Event()
         self._catching_up = asyncio.Lock()
+        self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._unlisten: object = None
 
@@ -83,13 +86,18 @@ class SharedHub(Hub):
         self._task = asyncio.create_task(self._follow())
 
     async def stop(self) -> None:
-        """Stop following."""
+        """Stop following: let the follower finish its round, cancel it only if it hangs."""
         if callable(self._unlisten):
             self._unlisten()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            self._stopping = True
+            self._wake.set()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), STOP_SECONDS)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
             self._task = None
 
     async def catch_up(self) -> None:
@@ -115,10 +123,12 @@ class SharedHub(Hub):
 
     async def _follow(self) -> None:
         pruned_at = 0.0
-        while True:
+        while not self._stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
             self._wake.clear()
+            if self._stopping:
+                return
             try:
                 await self.catch_up()
                 if time.monotonic() - pruned_at > 60:
