@@ -26,6 +26,9 @@ class Limits(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     max_segments: Positive = 500
     # CQ codes per string message: each becomes a segment, so this mirrors max_segments.
     max_cq_codes: Positive = 500
+    # Characters of one `base64://` media value (about 3 MiB decoded): inline media is stored
+    # with its message; bigger images go through the web side's upload.
+    max_inline_media_chars: Positive = 4 * 1024 * 1024
     # JSON nesting depth of a request (DESIGN.md §2 strict JSON).
     max_json_depth: Positive = 64
     # get_recent_contact's count: above this the request fails naming the maximum.

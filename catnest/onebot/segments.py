@@ -120,7 +120,9 @@ def _normalize_segment(item: object, path: str, depth: int, budget: _Budget) -> 
     if seg_type == "node":
         return {"type": "node", "data": _node(data, path, depth, budget)}
     if seg_type in _MEDIA_TYPES:
-        return {"type": seg_type, "data": _media(seg_type, data, field)}
+        media = _media(seg_type, data, field)
+        _check_inline_size(media["file"], f"{field}file", budget.limits)
+        return {"type": seg_type, "data": media}
     return {"type": seg_type, "data": _SIMPLE[seg_type](data, field)}
 
 
@@ -214,6 +216,16 @@ def _media_source(value: str, where: str) -> str:
     if ".." in _PATH_SEP_RE.split(value):
         raise BadParams(f"{where}: '..' is not accepted in a file name")
     return value
+
+
+def _check_inline_size(value: str, where: str, limits: Limits) -> None:
+    # Inline media is stored with the message: cap it well below the body limit, so one image
+    # cannot make every history page that shows it megabytes long.
+    if value[:9].lower() == "base64://" and len(value) - 9 > limits.max_inline_media_chars:
+        raise BadParams(
+            f"{where}: inline base64 media is {len(value) - 9} characters, more than "
+            f"max_inline_media_chars ({limits.max_inline_media_chars}); upload it instead"
+        )
 
 
 def _media(seg_type: str, data: _Data, field: str) -> dict[str, str]:

@@ -476,3 +476,11 @@ def test_plain_text() -> None:
     segs = norm("a[CQ:at,qq=1]b[CQ:face,id=2]c")
     assert plain_text(segs) == "abc"
     assert plain_text([]) == ""
+
+
+def test_inline_base64_media_is_capped() -> None:
+    limits = Limits(max_inline_media_chars=8)
+    ok = normalize_message("[CQ:image,file=base64://AAAAAAAA]", auto_escape=False, limits=limits)
+    assert ok[0]["data"]["file"] == "base64://AAAAAAAA"
+    with pytest.raises(BadParams, match="max_inline_media_chars"):
+        normalize_message("[CQ:image,file=base64://AAAAAAAAA]", auto_escape=False, limits=limits)
