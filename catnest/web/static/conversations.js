@@ -6,13 +6,17 @@
 
 let refreshTimer = null;
 let refreshing = null;
+let refreshSeq = 0;
 
 /** Reload the conversation list (as get_recent_contact gives it); the feed cursor it carries. */
 async function refreshConversations() {
   const me = state.me;
+  // Refreshes may overlap (an opened chat, a burst of events): only the latest one started may
+  // draw the list, or an answer read before a new message could hide its unread badge.
+  const seq = ++refreshSeq;
   const limit = state.info.limits.max_recent_contacts || 100;
   const data = await api("GET", userPath(`/conversations?count=${Math.min(100, limit)}`));
-  if (state.me !== me) return data.cursor;
+  if (state.me !== me || seq !== refreshSeq) return data.cursor;
   state.conversations = data.conversations;
   renderConversations();
   return data.cursor;
