@@ -482,7 +482,9 @@ async def test_recent_contact_looks_forwards_up_only_when_one_is_shown(
     reads: list[object] = []
 
     async def counting_read(fn: TxnFn[Any]) -> Any:
-        reads.append(fn)
+        # The shared hub's follower (PostgreSQL) reads the event log on its own schedule.
+        if "SharedHub" not in getattr(fn, "__qualname__", ""):
+            reads.append(fn)
         return await real_read(fn)
 
     monkeypatch.setattr(engine, "read", counting_read)
