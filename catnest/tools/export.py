@@ -13,7 +13,7 @@ from typing import BinaryIO
 import msgspec
 import orjson
 
-from catnest.store import bulk
+from catnest.store import tables
 from catnest.store.engine import Engine, Txn
 from catnest.tools import ToolError
 from catnest.tools.progress import Meter, NoMeter
@@ -41,7 +41,7 @@ async def export_world(engine: Engine, out: BinaryIO, meter: Meter | None = None
     meter = meter or NoMeter()
 
     async def dump(txn: Txn) -> ExportSummary:
-        async with bulk.snapshot_txn(txn):
+        async with tables.snapshot_txn(txn):
             return await _dump_txn(txn, out, meter)
 
     return await engine.read(dump)
@@ -49,10 +49,10 @@ async def export_world(engine: Engine, out: BinaryIO, meter: Meter | None = None
 
 async def _dump_txn(txn: Txn, out: BinaryIO, meter: Meter) -> ExportSummary:
     encoder = msgspec.json.Encoder()
-    schema = await bulk.schema_version_txn(txn)
+    schema = await tables.schema_version_txn(txn)
     total = 0
     for cls in RECORD_TYPES:
-        total += await bulk.count_rows_txn(txn, cls.table)
+        total += await tables.count_rows_txn(txn, cls.table)
     meter.stage("exporting", total, "records")
     out.write(encoder.encode(header(schema)) + b"\n")
     counts: dict[str, int] = {}
@@ -61,12 +61,12 @@ async def _dump_txn(txn: Txn, out: BinaryIO, meter: Meter) -> ExportSummary:
         count = 0
         after = None
         while True:
-            rows = await bulk.page_rows_txn(txn, cls.table, after, PAGE_ROWS)
+            rows = await tables.page_rows_txn(txn, cls.table, after, PAGE_ROWS)
             for row in rows:
                 try:
                     record = cls.from_row(row)
                 except orjson.JSONDecodeError as exc:
-                    key = bulk.row_key(cls.table, row)
+                    key = tables.row_key(cls.table, row)
                     raise ToolError(
                         f"{cls.table.name} {key}: a stored JSON column is not JSON ({exc})"
                     ) from None
@@ -78,7 +78,7 @@ async def _dump_txn(txn: Txn, out: BinaryIO, meter: Meter) -> ExportSummary:
             meter.advance(len(rows))
             if len(rows) < PAGE_ROWS:
                 break
-            after = bulk.row_key(cls.table, rows[-1])
+            after = tables.row_key(cls.table, rows[-1])
         counts[type_name(cls)] = count
     out.flush()
     return ExportSummary(schema, counts)

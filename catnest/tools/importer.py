@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from catnest.store import bulk
+from catnest.store import tables
 from catnest.store.engine import Engine, Row, Txn
 from catnest.tools import ToolError
 from catnest.tools.progress import Meter, NoMeter
@@ -133,11 +133,11 @@ async def import_world(
 
     async def load(txn: Txn) -> ImportSummary:
         await _require_empty_txn(txn, engine.location)
-        loader = _Loader(txn, meter, await bulk.schema_version_txn(txn))
+        loader = _Loader(txn, meter, await tables.schema_version_txn(txn))
         for number, line in enumerate(lines, 1):
             await loader.line(number, line)
         await loader.finish()
-        await bulk.restored_txn(txn)
+        await tables.restored_txn(txn)
         return ImportSummary(loader.counts)
 
     meter.stage("importing", None, "records")
@@ -145,9 +145,9 @@ async def import_world(
 
 
 async def _require_empty_txn(txn: Txn, location: str) -> None:
-    for table in bulk.WORLD_TABLES:
-        if await bulk.page_rows_txn(txn, table, None, 1):
-            accounts = await bulk.count_rows_txn(txn, bulk.ACCOUNTS)
+    for table in tables.WORLD_TABLES:
+        if await tables.page_rows_txn(txn, table, None, 1):
+            accounts = await tables.count_rows_txn(txn, tables.ACCOUNTS)
             raise ToolError(
                 f"the database at {location} already holds a world ({accounts} accounts):"
                 " import only into an empty one (a new --data-dir, or store.url)"
@@ -268,8 +268,8 @@ class _Loader:
         if not self.rows or self.current is None:
             return
         try:
-            await bulk.insert_rows_txn(self.txn, self.current.table, self.rows)
-        except bulk.RowRejected as exc:
+            await tables.insert_rows_txn(self.txn, self.current.table, self.rows)
+        except tables.RowRejected as exc:
             number = self.row_lines[exc.index]
             raise ToolError(
                 f"line {number}: {type_name(self.current)}: the database refused it ({exc.reason})"

@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.table import Table
 
 from catnest.store import accounts as accounts_sql
-from catnest.store import bulk
 from catnest.store import groups as groups_sql
+from catnest.store import tables
 from catnest.store.engine import Engine, Txn
 from catnest.store.records import Account, Group
 
@@ -54,11 +54,11 @@ async def summarize(engine: Engine) -> WorldSummary:
     """Read the accounts, groups (with member counts) and the row count of every table."""
 
     async def read(txn: Txn) -> WorldSummary:
-        async with bulk.snapshot_txn(txn):
-            counts = {t.name: await bulk.count_rows_txn(txn, t) for t in bulk.WORLD_TABLES}
+        async with tables.snapshot_txn(txn):
+            counts = {t.name: await tables.count_rows_txn(txn, t) for t in tables.WORLD_TABLES}
             return WorldSummary(
                 location=engine.location,
-                schema=await bulk.schema_version_txn(txn),
+                schema=await tables.schema_version_txn(txn),
                 accounts=await accounts_sql.list_accounts_txn(txn),
                 groups=await groups_sql.list_all_groups_txn(txn),
                 counts=counts,

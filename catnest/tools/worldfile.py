@@ -14,10 +14,10 @@ from typing import Annotated, Any, ClassVar, Literal
 import msgspec
 import orjson
 
-from catnest.store import bulk
-from catnest.store.bulk import Table
+from catnest.store import tables
 from catnest.store.engine import Row
 from catnest.store.ids import MAX_MESSAGE_ID
+from catnest.store.tables import Table
 
 FORMAT = "catnest-world"
 VERSION = 1
@@ -79,7 +79,7 @@ class TableRecord(Record):
 
 
 class AccountLine(TableRecord, tag="account"):
-    table = bulk.ACCOUNTS
+    table = tables.ACCOUNTS
     flags = (2,)
     uin: Uin
     nickname: str
@@ -91,7 +91,7 @@ class AccountLine(TableRecord, tag="account"):
 
 
 class CategoryLine(TableRecord, tag="category"):
-    table = bulk.FRIEND_CATEGORIES
+    table = tables.FRIEND_CATEGORIES
     owner_uin: I64
     category_id: I64
     name: str
@@ -99,7 +99,7 @@ class CategoryLine(TableRecord, tag="category"):
 
 
 class FriendshipLine(TableRecord, tag="friendship"):
-    table = bulk.FRIENDSHIPS
+    table = tables.FRIENDSHIPS
     owner_uin: I64
     friend_uin: I64
     remark: str
@@ -108,7 +108,7 @@ class FriendshipLine(TableRecord, tag="friendship"):
 
 
 class GroupLine(TableRecord, tag="group"):
-    table = bulk.GROUPS
+    table = tables.GROUPS
     flags = (4,)
     group_id: Uin
     name: str
@@ -119,7 +119,7 @@ class GroupLine(TableRecord, tag="group"):
 
 
 class MemberLine(TableRecord, tag="member"):
-    table = bulk.GROUP_MEMBERS
+    table = tables.GROUP_MEMBERS
     group_id: I64
     uin: I64
     role: Literal["owner", "admin", "member"]
@@ -131,7 +131,7 @@ class MemberLine(TableRecord, tag="member"):
 
 
 class ConversationLine(TableRecord, tag="conversation"):
-    table = bulk.CONVERSATIONS
+    table = tables.CONVERSATIONS
     conv_id: Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]
     kind: Literal[1, 2]
     group_id: I64 | None
@@ -145,7 +145,7 @@ class ConversationLine(TableRecord, tag="conversation"):
 
 
 class ConversationMemberLine(TableRecord, tag="conversation_member"):
-    table = bulk.CONVERSATION_MEMBERS
+    table = tables.CONVERSATION_MEMBERS
     flags = (3,)
     uin: I64
     conv_id: I64
@@ -154,7 +154,7 @@ class ConversationMemberLine(TableRecord, tag="conversation_member"):
 
 
 class MessageLine(TableRecord, tag="message"):
-    table = bulk.MESSAGES
+    table = tables.MESSAGES
     json = (8,)
     message_id: MessageId
     nt_msg_id: I64
@@ -171,7 +171,7 @@ class MessageLine(TableRecord, tag="message"):
 
 
 class ReactionLine(TableRecord, tag="reaction"):
-    table = bulk.REACTIONS
+    table = tables.REACTIONS
     message_id: I64
     emoji_id: str
     uin: I64
@@ -179,7 +179,7 @@ class ReactionLine(TableRecord, tag="reaction"):
 
 
 class EssenceLine(TableRecord, tag="essence"):
-    table = bulk.ESSENCE_MESSAGES
+    table = tables.ESSENCE_MESSAGES
     message_id: I64
     group_id: I64
     operator: I64
@@ -187,7 +187,7 @@ class EssenceLine(TableRecord, tag="essence"):
 
 
 class ForwardLine(TableRecord, tag="forward"):
-    table = bulk.FORWARDS
+    table = tables.FORWARDS
     json = (2,)
     res_id: str
     owner: I64
@@ -196,13 +196,13 @@ class ForwardLine(TableRecord, tag="forward"):
 
 
 class ForwardCarrierLine(TableRecord, tag="forward_carrier"):
-    table = bulk.FORWARD_CARRIERS
+    table = tables.FORWARD_CARRIERS
     res_id: str
     message_id: I64
 
 
 class FriendRequestLine(TableRecord, tag="friend_request"):
-    table = bulk.FRIEND_REQUESTS
+    table = tables.FRIEND_REQUESTS
     flag: str
     requester: I64
     target: I64
@@ -212,7 +212,7 @@ class FriendRequestLine(TableRecord, tag="friend_request"):
 
 
 class GroupRequestLine(TableRecord, tag="group_request"):
-    table = bulk.GROUP_REQUESTS
+    table = tables.GROUP_REQUESTS
     flag: str
     kind: Literal["add", "invite"]
     group_id: I64
@@ -224,7 +224,7 @@ class GroupRequestLine(TableRecord, tag="group_request"):
 
 
 class LikeLine(TableRecord, tag="like"):
-    table = bulk.PROFILE_LIKES
+    table = tables.PROFILE_LIKES
     target: I64
     liker: I64
     day: I64
@@ -232,13 +232,13 @@ class LikeLine(TableRecord, tag="like"):
 
 
 class BlocklistLine(TableRecord, tag="blocklist"):
-    table = bulk.GROUP_BLOCKLIST
+    table = tables.GROUP_BLOCKLIST
     group_id: I64
     uin: I64
 
 
 class SendKeyLine(TableRecord, tag="send_key"):
-    table = bulk.SEND_KEYS
+    table = tables.SEND_KEYS
     sender: I64
     send_key: str
     message_id: I64
@@ -264,7 +264,7 @@ RECORD_TYPES: tuple[type[TableRecord], ...] = (
     BlocklistLine,
     SendKeyLine,
 )
-"""Every record type, in file order (the order of `bulk.WORLD_TABLES`)."""
+"""Every record type, in file order (the order of `tables.WORLD_TABLES`)."""
 
 AnyLine = (
     Header
