@@ -87,7 +87,9 @@ class Engine(ABC):
         """A value that differs whenever any committed write, from any process, changed the data.
 
         Lets readers cache derived answers safely. None means the engine cannot tell, and
-        nothing may be cached.
+        nothing may be cached. A commit made through this engine changes it at once; one made
+        elsewhere (another process or connection) from the next turn of the event loop at the
+        latest, so work queued before that commit may still see the token of before it.
         """
         return None
 

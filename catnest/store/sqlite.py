@@ -99,6 +99,8 @@ class SQLiteEngine(Engine):
         self._queue: asyncio.Queue[_Job | None] = asyncio.Queue()
         self._writer_task: asyncio.Task[None] | None = None
         self._fsync_thread: ThreadPoolExecutor | None = None
+        # PRAGMA data_version as read in the current loop iteration (see change_token).
+        self._token: int | None = None
 
     async def start(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -151,10 +153,22 @@ class SQLiteEngine(Engine):
 
     async def change_token(self) -> object | None:
         # data_version changes on this connection whenever another connection (our writer,
-        # or another process such as `catnest world seed`) commits; it costs a few µs.
-        assert self._reader_conn is not None, "engine not started"
-        row = self._reader_conn.execute("PRAGMA data_version").fetchone()
-        return int(row[0])
+        # or another process such as `catnest world seed`) commits. Reading it takes SQLite's
+        # WAL read locks (fcntl calls), a tenth of a cached get_recent_contact, so a reading is
+        # kept until the callback it schedules runs. That is still exact: the loop runs that
+        # callback before anything scheduled after the reading, so only work already queued
+        # (input taken in, wakeups set) before the reading sees it, and such work cannot know
+        # of a commit made after it; our own commits drop the reading at once.
+        token = self._token
+        if token is None:
+            assert self._reader_conn is not None, "engine not started"
+            row = self._reader_conn.execute("PRAGMA data_version").fetchone()
+            token = self._token = int(row[0])
+            asyncio.get_running_loop().call_soon(self._forget_token)
+        return token
+
+    def _forget_token(self) -> None:
+        self._token = None
 
     async def write(self, desc: str, fn: TxnFn[T]) -> T:
         if self._writer_task is None:
@@ -210,6 +224,7 @@ class SQLiteEngine(Engine):
                 if not job.future.done():
                     job.future.set_exception(exc)
             return
+        self._token = None
         for job in batch:
             if job.error is None:
                 for callback in job.callbacks:
