@@ -117,7 +117,11 @@ class TrafficLog:
         self.last_seq += 1
         # The head goes first in the JSON the pane reads; one dict, encoded once (a hot path:
         # every action call of every bot passes here).
-        record_obj: dict[str, Any] = {"seq": self.last_seq, "time": round(self._clock(), 3), "bot_id": bot_id}
+        record_obj: dict[str, Any] = {
+            "seq": self.last_seq,
+            "time": round(self._clock(), 3),
+            "bot_id": bot_id,
+        }
         record_obj.update(entry)
         data = _encode(record_obj)
         if len(data) > self.max_entry_bytes:
