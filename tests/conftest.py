@@ -150,7 +150,8 @@ async def _empty_for_reuse(conn: Any, name: str) -> bool:
         rows = await conn.fetch(
             "SELECT c.relkind::text, c.relname FROM pg_class c"
             " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1"
-            " AND c.relkind IN ('r', 'S') AND c.relname <> 'schema_migrations'",
+            " AND c.relkind IN ('r', 'S')"
+            " AND c.relname NOT IN ('schema_migrations', 'world_write_lock')",
             name,
         )
         # One round trip; foreign keys are not checked (every table is emptied), and a test
@@ -161,6 +162,7 @@ async def _empty_for_reuse(conn: Any, name: str) -> bool:
             else f"SELECT setval('{name}.{rel}', 1, false);"
             for kind, rel in rows
         ]
+        steps.append(f"UPDATE {name}.world_write_lock SET version = 0;")
         await conn.execute(
             "BEGIN; SET LOCAL synchronous_commit = off;"
             " SET LOCAL session_replication_role = replica; SET LOCAL lock_timeout = '10s';"

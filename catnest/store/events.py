@@ -1,8 +1,10 @@
 """The shared event log of a multi-process (PostgreSQL) world.
 
-Writers call `append_event_txn` as the last step of their transaction: it takes a transaction
-advisory lock first, so event ids are drawn in commit order (the lock is held until commit),
-and `NOTIFY`s the followers, which PostgreSQL delivers only once the transaction commits.
+Writers call `append_event_txn` inside their write transaction. Every write transaction of a
+PostgreSQL world holds the world's write lock until it commits (store/postgres.py), so event ids
+are drawn in commit order and a follower reading `event_id > last` never skips one that
+commits late. The `NOTIFY` reaches followers only once the transaction commits (and several in
+one transaction arrive as one).
 """
 
 from __future__ import annotations
@@ -10,16 +12,10 @@ from __future__ import annotations
 from catnest.store.engine import Txn
 
 CHANNEL = "catnest_events"
-# An arbitrary, fixed advisory-lock class ("evts" in ASCII); the second key is the schema, so
-# worlds in different schemas of one server never wait on each other.
-_ORDER_LOCK_CLASS = 0x65767473
 
 
 async def append_event_txn(txn: Txn, kind: str, body: str, at: int) -> None:
-    """Append one event; call last in the transaction (its lock is held until commit)."""
-    await txn.execute(
-        "SELECT pg_advisory_xact_lock(?, hashtext(current_schema()))", (_ORDER_LOCK_CLASS,)
-    )
+    """Append one event (in a PostgreSQL write transaction, which holds the write lock)."""
     await txn.execute(
         "INSERT INTO world_events (event_id, kind, body, created_at)"
         " VALUES (nextval('world_event_ids'), ?, ?, ?)",

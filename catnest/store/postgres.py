@@ -1,35 +1,36 @@
-"""The PostgreSQL engine: an asyncpg pool, SERIALIZABLE writes retried on conflicts.
+"""The PostgreSQL engine: an asyncpg pool; writes serialised world-wide and group-committed.
 
 The SQL is the SQLite SQL: `?` placeholders become `$1..$n` once per statement text (cached),
 and asyncpg prepares and caches each statement per connection.
 
-Writes run one at a time per process by default (`write_concurrency`), SQLite's one-writer
-rule again: writes of one process never conflict with each other, so retries come only from other
-processes, and a process commits (and publishes events) in the order its writes ran. Measured
-with every send into one group, four writers in one process spent about three failed attempts
-per message and were slower than one; spread over many conversations they gained a little
-(false conflicts of page-level predicate locks ate the rest). Reads use the rest of the pool.
+Writes. The shared transaction functions read, decide, then write with no row locks of their
+own (`Chat._store_txn` reads `conversations.last_seq` and inserts `last_seq + 1`), which is
+race-free under SQLite's single writer. Here every write transaction first updates the one row
+of `world_write_lock` (migration 0006): the row lock makes the writes of every process on the
+world run one at a time, and, at READ COMMITTED, each statement after it sees every write that
+committed before the lock was granted. So nothing is lost, nothing is retried, and the order in
+which writes commit is the order they held the lock: the shared event log (store/events.py)
+relies on that. An earlier version ran SERIALIZABLE transactions and retried conflicts: with four
+processes sending into one conversation, some sends used up 16 attempts and failed, and the
+conflicts came late anyway, at the event log's lock. The version the update returns is the
+world's change token (`change_token`), so response caches work across processes.
 
-Writes run SERIALIZABLE because the shared transaction functions read, decide, then write with
-no row locks: `Chat._store_txn` reads `conversations.last_seq` and inserts `last_seq + 1`. Two
-processes sending into one conversation both read the same `last_seq`; SERIALIZABLE turns the
-loser into an error we retry, instead of a lost update. PostgreSQL reports that loser as a
-serialization failure (40001), a deadlock (40P01), or, when the conflicting reads and writes go
-through different indexes (`conversations` read, `messages (conv_id, seq)` written), as a unique
-violation (23505) on the key the transaction computed from what it read. All three are retried
-with jittered exponential backoff: a function re-run on a fresh snapshot either succeeds or hits
-the same error again, so a genuine unique violation still reaches the caller (after the budget).
-Callbacks registered by a failed attempt are dropped; those of the attempt that committed run
-once, after the commit. `before_commit` steps run inside the transaction after the function, so
-a retry runs them again with it.
+Within a process, one writer task takes queued write functions in batches (like the SQLite
+engine), runs each inside a savepoint of one transaction and commits once: the lock is taken
+and the WAL flushed once per batch, not per message. A function that fails rolls back alone.
+Serialization failures and deadlocks can still come from outside Catnest (a tool writing to the
+tables directly, an administrator's session holding a lock); the whole batch is then re-run on
+a fresh transaction with jittered backoff, up to `max_attempts` times. Callbacks registered by a
+failed attempt are dropped; those of the attempt that committed run once, after the commit.
+`before_commit` steps run inside the savepoint after the function, so a re-run repeats them.
 
-Reads see one snapshot: a REPEATABLE READ READ ONLY transaction (which never fails to
-serialize) for functions that run several statements. A single statement is its own snapshot, so
-functions that run one (`get_recent_contact`'s query, most lookups) skip BEGIN and COMMIT: two
-round trips, more than half the cost of such a read. The engine cannot know beforehand, so a read
-function starts without a transaction; at its second statement it is stopped and run again in a
-snapshot transaction, and its code object is remembered so later calls start there directly.
-Read functions must therefore be re-runnable, as write functions already are for retries.
+Reads see one snapshot: a REPEATABLE READ READ ONLY transaction for functions that run several
+statements. A single statement is its own snapshot, so functions that run one
+(`get_recent_contact`'s query, most lookups) skip BEGIN and COMMIT: two round trips, more than
+half the cost of such a read. The engine cannot know beforehand, so a read function starts
+without a transaction; at its second statement it is stopped and run again in a snapshot
+transaction, and its code object is remembered so later calls start there directly. Read
+functions must therefore be re-runnable, as write functions already are.
 
 Durability: every commit waits for PostgreSQL's WAL flush (the server's default
 `synchronous_commit = on`), which already survives power loss; `durability` has no further
@@ -44,6 +45,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
@@ -56,10 +58,12 @@ log = logging.getLogger(__name__)
 
 URL_SCHEMES = ("postgresql://", "postgres://")
 
-# SQLSTATEs a re-run on a fresh snapshot can clear: serialization_failure, deadlock_detected,
-# and unique_violation (see the module docstring for why the last one belongs here).
-RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "23505"})
+# SQLSTATEs a re-run on a fresh transaction can clear: serialization_failure and
+# deadlock_detected. A unique violation is a real error: writers never race each other.
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
 MAX_ATTEMPTS = 16
+# Write functions per transaction: bounds how long one batch holds the world's write lock.
+MAX_BATCH = 64
 # Backoff before attempt n+1 is uniform in [0, min(CAP, BASE * 2**n)): full jitter, so writers
 # that collided once spread out instead of colliding again in lockstep.
 _BACKOFF_BASE = 0.002
@@ -71,7 +75,20 @@ DEFAULT_POOL_SIZE = 10
 # 100 would keep re-preparing them (one more round trip each time).
 DEFAULT_STATEMENT_CACHE_SIZE = 512
 # Our statements are short indexed lookups; JIT compilation of one costs tens of milliseconds.
-_SERVER_SETTINGS = {"jit": "off", "application_name": "catnest"}
+# A process stopped (SIGSTOP, a debugger) inside a write transaction would hold every process's
+# writes behind the world's write lock: PostgreSQL ends such a session after a minute idle.
+_SERVER_SETTINGS = {
+    "jit": "off",
+    "application_name": "catnest",
+    "idle_in_transaction_session_timeout": "60s",
+}
+# Every write transaction starts here (see the module docstring). An upsert rather than an
+# UPDATE: with the row gone (a hand-emptied schema), an UPDATE would lock nothing.
+_TAKE_WRITE_LOCK = (
+    "INSERT INTO world_write_lock (id, version) VALUES (1, 1)"
+    " ON CONFLICT (id) DO UPDATE SET version = world_write_lock.version + 1 RETURNING version"
+)
+_READ_VERSION = "SELECT COALESCE((SELECT version FROM world_write_lock WHERE id = 1), 0)"
 
 # One advisory-lock class for migrations; the second key is the schema, so worlds in different
 # schemas of one database migrate independently.
@@ -213,6 +230,21 @@ async def _keep_session(conn: Any) -> None:
     cursors on pooled connections."""
 
 
+@dataclass(slots=True)
+class _Job:
+    desc: str
+    fn: TxnFn[Any]
+    future: asyncio.Future[Any]
+    result: Any = None
+    error: BaseException | None = None
+    callbacks: list[Callable[[], None]] = field(default_factory=list)
+    waits: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+
+class _RolledBack(Exception):
+    """The lone write of a batch failed: roll its transaction back (its error is kept)."""
+
+
 def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, asyncpg.PostgresError) and exc.sqlstate in RETRYABLE_SQLSTATES
 
@@ -229,18 +261,18 @@ class PostgresEngine(Engine):
         pool_size: int = DEFAULT_POOL_SIZE,
         statement_cache_size: int = DEFAULT_STATEMENT_CACHE_SIZE,
         max_attempts: int = MAX_ATTEMPTS,
-        write_concurrency: int = 1,
     ) -> None:
         self.url = url
         self.location = redact(url)
         self.pool_size = pool_size
         self.statement_cache_size = statement_cache_size
         self.max_attempts = max_attempts
-        self.retries = 0  # attempts that failed and were retried, for tests and benchmarks
+        self.retries = 0  # batches that failed and were re-run, for tests and benchmarks
+        self.batches = 0  # write transactions committed, for tests and benchmarks
         self._pool: Any = None
         self._listeners: set[Any] = set()
-        self._writes: set[asyncio.Task[Any]] = set()
-        self._writers = asyncio.Semaphore(max(1, write_concurrency))
+        self._queue: asyncio.Queue[_Job | None] = asyncio.Queue()
+        self._writer_task: asyncio.Task[None] | None = None
         # Code objects of read functions seen to run more than one statement (a bounded set).
         self._multi_statement_reads: set[object] = set()
 
@@ -260,6 +292,7 @@ class PostgresEngine(Engine):
             await self._pool.close()
             self._pool = None
             raise
+        self._writer_task = asyncio.get_running_loop().create_task(self._write_loop())
 
     def _settings(self) -> dict[str, str]:
         # URL query parameters are server settings (asyncpg's rule); they win over our defaults.
@@ -311,8 +344,10 @@ class PostgresEngine(Engine):
         for conn in list(self._listeners):
             conn.terminate()
         self._listeners.clear()
-        if self._writes:
-            await asyncio.gather(*self._writes, return_exceptions=True)
+        if self._writer_task is not None:
+            await self._queue.put(None)  # queued writes run first: callers were promised them
+            await self._writer_task
+            self._writer_task = None
         if self._pool is not None:
             pool, self._pool = self._pool, None
             await pool.close()
@@ -330,59 +365,121 @@ class PostgresEngine(Engine):
             async with conn.transaction(isolation="repeatable_read", readonly=True):
                 return await fn(PostgresTxn(conn))
 
-    async def write(self, desc: str, fn: TxnFn[T]) -> T:
+    async def change_token(self) -> object | None:
+        # The version every write transaction bumps as it takes the write lock: a one-row
+        # primary-key read, far cheaper than the answers it lets callers keep.
         if self._pool is None:
             raise RuntimeError("engine not started")
-        # Like the SQLite writer, a write the caller stops waiting for still runs to its end,
-        # callbacks included: a cancelled request must not leave a commit without its events.
-        task = asyncio.get_running_loop().create_task(self._write(desc, fn))
-        self._writes.add(task)
-        task.add_done_callback(self._write_done)
-        return await asyncio.shield(task)
+        async with self._pool.acquire() as conn:
+            version = await conn.fetchval(_READ_VERSION)
+        return None if version is None else int(version)
 
-    def _write_done(self, task: asyncio.Task[Any]) -> None:
-        self._writes.discard(task)
-        if not task.cancelled():
-            task.exception()  # retrieved: a caller that went away leaves no warning behind
+    async def write(self, desc: str, fn: TxnFn[T]) -> T:
+        if self._writer_task is None:
+            raise RuntimeError("engine not started")
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Job(desc, fn, future))
+        # A caller that stops waiting does not stop the write: once queued it runs to its end,
+        # callbacks included, so a cancelled request never leaves a commit without its events.
+        return await future
 
-    async def _write(self, desc: str, fn: TxnFn[T]) -> T:
+    async def _write_loop(self) -> None:
+        stopping = False
+        while not stopping:
+            first = await self._queue.get()
+            if first is None:
+                break
+            batch = [first]
+            while len(batch) < MAX_BATCH and not self._queue.empty():
+                job = self._queue.get_nowait()
+                if job is None:
+                    stopping = True
+                    break
+                batch.append(job)
+            try:
+                await self._run_batch(batch)
+            except Exception as exc:  # the batch could not commit: every caller hears why
+                for job in batch:
+                    if not job.future.done():
+                        job.future.set_exception(exc)
+
+    async def _run_batch(self, batch: list[_Job]) -> None:
         attempt = 1
         while True:
             try:
-                async with (
-                    self._writers,
-                    self._pool.acquire() as conn,
-                    conn.transaction(isolation="serializable"),
-                ):
-                    # A fresh handle per attempt: callbacks of a failed attempt are dropped.
-                    txn = PostgresTxn(conn)
-                    result = await fn(txn)
-                    for step in txn.steps:
-                        await step(txn)
+                await self._attempt(batch)
+                break
             except Exception as exc:
                 if not _retryable(exc) or attempt >= self.max_attempts:
                     raise
                 self.retries += 1
                 delay = random.uniform(0, min(_BACKOFF_CAP, _BACKOFF_BASE * 2**attempt))
                 log.debug(
-                    "%s: attempt %d hit %s (%s); retrying in %.1f ms",
-                    desc,
+                    "batch of %d writes (%s, ...): attempt %d hit %s; retrying in %.1f ms",
+                    len(batch),
+                    batch[0].desc,
                     attempt,
                     getattr(exc, "sqlstate", "?"),
-                    type(exc).__name__,
                     delay * 1000,
                 )
                 attempt += 1
                 await asyncio.sleep(delay)
+        self.batches += 1
+        waits: list[Callable[[], Awaitable[None]]] = []
+        for job in batch:
+            if job.error is None:
+                for callback in job.callbacks:
+                    try:
+                        callback()
+                    except Exception:
+                        log.exception("after-commit callback of %s failed", job.desc)
+                # The same step registered by several writes of the batch (the shared hub's
+                # catch-up) runs once, after every callback.
+                waits.extend(w for w in job.waits if w not in waits)
+        for wait in waits:
+            try:
+                await wait()
+            except Exception:
+                log.exception("after-commit step of a batch of %d writes failed", len(batch))
+        for job in batch:
+            if job.future.done():  # the caller went away; the write stands
                 continue
-            for callback in txn.callbacks:
-                try:
-                    callback()
-                except Exception:
-                    log.exception("after-commit callback of %s failed", desc)
-            for wait in txn.waits:
-                try:
-                    await wait()
-                except Exception:
-                    log.exception("after-commit step of %s failed", desc)
-            return result
+            if job.error is not None:
+                job.future.set_exception(job.error)
+            else:
+                job.future.set_result(job.result)
+
+    async def _attempt(self, batch: list[_Job]) -> None:
+        """Run every job of `batch` in one transaction and commit it; raise only to re-run."""
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                await conn.fetchval(_TAKE_WRITE_LOCK)
+                # A lone job needs no savepoint: if it fails, the transaction rolls back.
+                alone = len(batch) == 1
+                for job in batch:
+                    await self._run_job(conn, job, savepoint=not alone)
+                    if alone and job.error is not None:
+                        raise _RolledBack
+        except _RolledBack:
+            pass
+
+    async def _run_job(self, conn: Any, job: _Job, *, savepoint: bool) -> None:
+        # A fresh handle per attempt: callbacks of a failed attempt are dropped.
+        txn = PostgresTxn(conn)
+        job.result, job.error, job.callbacks, job.waits = None, None, [], []
+        if savepoint:
+            await conn.execute("SAVEPOINT job")
+        try:
+            job.result = await job.fn(txn)
+            for step in txn.steps:
+                await step(txn)
+        except Exception as exc:
+            if _retryable(exc):
+                raise  # the whole batch is re-run
+            job.error = exc
+            if savepoint:
+                await conn.execute("ROLLBACK TO SAVEPOINT job")
+            return
+        if savepoint:
+            await conn.execute("RELEASE SAVEPOINT job")
+        job.callbacks, job.waits = txn.callbacks, txn.waits

@@ -3,8 +3,9 @@
 Why PostgreSQL and not Redis: the event must be durable exactly when the change is, so it is
 written in the same transaction (no event without its change, no change without its event);
 LISTEN/NOTIFY is only the doorbell, and a follower that missed a notification catches up from
-the table on its next poll. Ids are drawn under an advisory lock held until commit, so they
-follow commit order: a follower reading `event_id > last` never skips one that commits late.
+the table on its next poll. Ids are drawn under the world's write lock, which every write
+transaction holds until it commits (store/postgres.py), so they follow commit order: a follower
+reading `event_id > last` never skips one that commits late.
 
 Every process, the writer included, publishes events as it reads them back from the table, so
 each one reaches local listeners once and in the same order everywhere.

@@ -585,8 +585,11 @@ async def test_migration_0003_backfills_the_carriers_of_a_version_2_world(
         monkeypatch.setattr(
             engine_module, "load_migrations", lambda dialect: migrate.load_migrations(dialect)[:2]
         )
-    # A version-2 world has no shared event log (migration 0005): that Catnest's hub was local.
+    # A version-2 world has no shared event log (migration 0005): that Catnest's hub was local;
+    # nor a write-lock row (0006): that Catnest's PostgreSQL writes took none.
     monkeypatch.setattr(catnest.app, "SharedHub", _LocalHub)
+    monkeypatch.setattr(catnest.store.postgres, "_TAKE_WRITE_LOCK", "SELECT 1")
+    monkeypatch.setattr(catnest.store.postgres, "_READ_VERSION", "SELECT NULL")
     old = await start_server()
     assert await schema_version(old) == 2
     world, engine = old.app.world, old.app.engine

@@ -202,72 +202,63 @@ async def test_after_commit_never_runs_for_a_rolled_back_write(engines: Any) -> 
     assert ran == ["first", "second"]
 
 
-class _Gate:
-    """A Txn that holds its first write until every gated transaction has done its reads."""
-
-    def __init__(self, txn: Txn, arrived: list[int], everyone: asyncio.Event, size: int) -> None:
-        self._txn, self._arrived, self._everyone, self._size = txn, arrived, everyone, size
-        self.dialect = txn.dialect
-        self._held = False
-
-    async def _hold(self) -> None:
-        if not self._held and not self._everyone.is_set():
-            self._held = True
-            self._arrived.append(1)
-            if len(self._arrived) >= self._size:
-                self._everyone.set()
-            await asyncio.wait_for(self._everyone.wait(), 10)
-
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        await self._hold()
-        return await self._txn.execute(sql, params)
-
-    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        await self._hold()
-        await self._txn.executemany(sql, rows)
-
-    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        return await self._txn.fetchone(sql, params)
-
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        return await self._txn.fetchall(sql, params)
-
-    def after_commit(self, callback: Callable[[], None]) -> None:
-        self._txn.after_commit(callback)
+async def _wait_for_lock_waiter(url: str) -> None:
+    """Return once some session waits for a lock on the world's write-lock row."""
+    conn = await asyncpg.connect(url)
+    try:
+        for _ in range(500):
+            waiting = await conn.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                " AND query LIKE '%world_write_lock%'"
+            )
+            if waiting:
+                return
+            await asyncio.sleep(0.02)
+        raise AssertionError("the second writer never waited for the write lock")
+    finally:
+        await conn.close()
 
 
-async def test_two_processes_sending_into_one_conversation_both_succeed(engines: Any) -> None:
-    # Two pools stand for two processes. Both transactions read the group's last_seq before
-    # either writes, so both pick the same seq: one commits, the other is retried.
+async def test_two_processes_sending_into_one_conversation_wait_instead_of_failing(
+    engines: Any, url: str
+) -> None:
+    # Two pools stand for two processes. The first send stops inside its transaction after
+    # reading the group's last_seq; the second must wait for it (not read the same last_seq,
+    # not fail, not retry), then continue from what the first committed.
     first, second = await engines(), await engines()
     await _world(first)
     worlds = [World(e, Hub(), clock=lambda: 1_700_000_000) for e in (first, second)]
-    arrived: list[int] = []
-    everyone = asyncio.Event()
-    published: list[tuple[int, int]] = []
+    inside, release = asyncio.Event(), asyncio.Event()
+    published: list[int] = []
 
-    def send(world: World, sender: int, text: str) -> Any:
-        attempts = [0]
+    async def held(txn: Txn) -> Any:
+        sent = await worlds[0].chat.send_group_txn(
+            txn, ALICE, GROUP, _text("from A"), 1_700_000_000
+        )
+        txn.after_commit(lambda: published.append(ALICE))
+        inside.set()
+        await release.wait()
+        return sent
 
-        async def fn(txn: Txn) -> Any:
-            attempts[0] += 1
-            attempt = attempts[0]
-            txn.after_commit(lambda: published.append((sender, attempt)))
-            gate = _Gate(txn, arrived, everyone, 2)
-            return await world.chat.send_group_txn(gate, sender, GROUP, _text(text), 1_700_000_000)
+    async def plain(txn: Txn) -> Any:
+        txn.after_commit(lambda: published.append(BOB))
+        return await worlds[1].chat.send_group_txn(
+            txn, BOB, GROUP, _text("from B"), 1_700_000_000
+        )
 
-        return world.engine.write("send_group", fn)
-
-    a, b = await asyncio.gather(send(worlds[0], ALICE, "from A"), send(worlds[1], BOB, "from B"))
-    assert sorted([a.seq, b.seq]) == [1, 2]
+    a_task = asyncio.ensure_future(first.write("send_group", held))
+    await asyncio.wait_for(inside.wait(), 10)
+    b_task = asyncio.ensure_future(second.write("send_group", plain))
+    await _wait_for_lock_waiter(url)
+    assert not b_task.done()
+    release.set()
+    a, b = await asyncio.wait_for(asyncio.gather(a_task, b_task), 10)
+    assert (a.seq, b.seq) == (1, 2)
     assert a.message_id != b.message_id
-    assert first.retries + second.retries >= 1
-    # One callback per committed transaction, from the attempt that committed.
-    assert sorted(s for s, _ in published) == [ALICE, BOB]
-    assert max(n for _, n in published) >= 2
+    assert first.retries == second.retries == 0
+    assert published == [ALICE, BOB]
     conv = await worlds[0].chat.group_conv(BOT, GROUP)
-    assert conv.last_seq == 2
-    assert conv.last_msg_id == max(a, b, key=lambda m: m.seq).message_id
+    assert conv.last_seq == 2 and conv.last_msg_id == b.message_id
 
 
 async def test_many_concurrent_senders_get_dense_distinct_seqs(engines: Any) -> None:
@@ -284,6 +275,84 @@ async def test_many_concurrent_senders_get_dense_distinct_seqs(engines: Any) -> 
         BOT, await worlds[1].chat.group_conv(BOT, GROUP), anchor=None, count=50, older=True
     )
     assert [m.seq for m in history] == list(range(1, 25))
+
+
+async def test_queued_writes_commit_together_and_a_failing_one_rolls_back_alone(
+    engines: Any,
+) -> None:
+    engine = await engines()
+    committed: list[int] = []
+
+    def insert(uin: int) -> Any:
+        async def fn(txn: Txn) -> int:
+            await txn.execute(
+                "INSERT INTO accounts (uin, nickname, created_at) VALUES (?, ?, ?)",
+                (uin, f"u{uin}", 0),
+            )
+            txn.after_commit(lambda: committed.append(uin))
+            if uin == 20005:
+                raise ValueError("business rule")
+            return uin
+
+        return engine.write(f"insert {uin}", fn)
+
+    before = engine.batches
+    results = await asyncio.gather(
+        *(insert(20001 + i) for i in range(10)), return_exceptions=True
+    )
+    assert isinstance(results[4], ValueError)
+    assert [r for r in results if not isinstance(r, BaseException)] == [
+        20001 + i for i in range(10) if i != 4
+    ]
+    rows = await engine.read(lambda txn: txn.fetchall("SELECT uin FROM accounts ORDER BY uin"))
+    assert [r[0] for r in rows] == [20001 + i for i in range(10) if i != 4]
+    assert sorted(committed) == [r[0] for r in rows]
+    # Queued together, they shared transactions (one lock, one WAL flush per batch).
+    assert engine.batches - before < 10
+
+
+async def test_a_failing_statement_in_a_batch_rolls_back_to_its_savepoint(engines: Any) -> None:
+    engine = await engines()
+
+    async def good(txn: Txn) -> None:
+        await txn.execute(
+            "INSERT INTO accounts (uin, nickname, created_at) VALUES (?, ?, ?)", (ALICE, "A", 0)
+        )
+
+    async def duplicate(txn: Txn) -> None:
+        await txn.execute(
+            "INSERT INTO accounts (uin, nickname, created_at) VALUES (?, ?, ?)", (BOB, "B", 0)
+        )
+        # A genuine unique violation: not retried, and the transaction stays usable.
+        await txn.execute(
+            "INSERT INTO accounts (uin, nickname, created_at) VALUES (?, ?, ?)", (BOB, "B", 0)
+        )
+
+    results = await asyncio.gather(
+        engine.write("a", good), engine.write("dup", duplicate), return_exceptions=True
+    )
+    assert results[0] is None
+    assert isinstance(results[1], asyncpg.UniqueViolationError)
+    assert engine.retries == 0
+    rows = await engine.read(lambda txn: txn.fetchall("SELECT uin FROM accounts"))
+    assert rows == [(ALICE,)]
+
+
+async def test_change_token_moves_with_every_write_of_any_process(engines: Any) -> None:
+    first, second = await engines(), await engines()
+    token = await first.change_token()
+    assert await first.change_token() == token  # reads change nothing
+    await first.read(lambda txn: txn.fetchall("SELECT uin FROM accounts"))
+    assert await first.change_token() == token
+    await second.write(
+        "x",
+        lambda txn: txn.execute(
+            "INSERT INTO accounts (uin, nickname, created_at) VALUES (?, ?, ?)", (ALICE, "A", 0)
+        ),
+    )
+    moved = await first.change_token()
+    assert moved != token
+    assert await second.change_token() == moved
 
 
 async def test_retries_stop_after_the_budget(engines: Any) -> None:

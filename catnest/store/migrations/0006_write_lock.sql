@@ -1,0 +1,2 @@
+-- The write lock and version of a PostgreSQL world (store/postgres.py). A SQLite world has one
+-- writer and PRAGMA data_version; this file exists so both stores share one schema version.
