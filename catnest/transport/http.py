@@ -43,6 +43,9 @@ _CORS_BASE = {
 }
 
 
+_FORM = "application/x-www-form-urlencoded"
+
+
 class BodyTooLarge(Exception):
     """The body exceeds the configured limit."""
 
@@ -180,7 +183,10 @@ class HttpApiServer:
                     )
             if body.strip():
                 content_type = request.headers.get("Content-Type", "")
-                if content_type.startswith("application/x-www-form-urlencoded"):
+                # `curl -d '{"count":3}'` labels JSON as a form (NapCat then reads one key named
+                # `{"count":3}` and ignores the count): a form body never starts with a bare
+                # `{` (encoders send %7B), so such a body is read as the JSON it is.
+                if content_type.startswith(_FORM) and not body.lstrip().startswith(b"{"):
                     params = _form(body)
                 else:
                     # Like NapCat, any other content type is read as JSON (clients often omit it).

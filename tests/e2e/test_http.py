@@ -53,6 +53,23 @@ async def test_form_body(server: Running) -> None:
     assert body["retcode"] == 0, body
 
 
+async def test_json_labelled_as_a_form_is_read_as_json(server: Running) -> None:
+    # What `curl -d '{"count":2}'` sends: JSON under curl's default form content type.
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    for data in (b'{"count":2}', b' \n{"count":2}'):
+        _, body, _ = await raw(server, "POST", "/get_recent_contact", data=data, headers=headers)
+        assert len(body["data"]) == 2, body
+    status, body, _ = await raw(
+        server, "POST", "/get_recent_contact", data=b'{"count":2', headers=headers
+    )
+    assert status == 400 and body["retcode"] == 1400, body
+    # A real form whose first key starts with a brace is percent-encoded.
+    _, body, _ = await raw(
+        server, "POST", "/get_recent_contact", data=b"%7Bx=1&count=2", headers=headers
+    )
+    assert len(body["data"]) == 2, body
+
+
 async def test_json_without_content_type(server: Running) -> None:
     _, body, _ = await raw(server, "POST", "/get_recent_contact", data=b'{"count":2}')
     assert len(body["data"]) == 2
