@@ -16,12 +16,13 @@ CHANNEL = "catnest_events"
 
 async def append_event_txn(txn: Txn, kind: str, body: str, at: int) -> None:
     """Append one event (in a PostgreSQL write transaction, which holds the write lock)."""
-    await txn.execute(
-        "INSERT INTO world_events (event_id, kind, body, created_at)"
-        " VALUES (nextval('world_event_ids'), ?, ?, ?)",
+    # One round trip for both: the notification rides on the insert.
+    await txn.fetchone(
+        "WITH added AS (INSERT INTO world_events (event_id, kind, body, created_at)"
+        " VALUES (nextval('world_event_ids'), ?, ?, ?) RETURNING event_id)"
+        f" SELECT pg_notify('{CHANNEL}', '') FROM added",
         (kind, body, at),
     )
-    await txn.execute(f"NOTIFY {CHANNEL}")
 
 
 async def latest_event_id_txn(txn: Txn) -> int:

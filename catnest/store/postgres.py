@@ -62,8 +62,10 @@ URL_SCHEMES = ("postgresql://", "postgres://")
 # deadlock_detected. A unique violation is a real error: writers never race each other.
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
 MAX_ATTEMPTS = 16
-# Write functions per transaction: bounds how long one batch holds the world's write lock.
-MAX_BATCH = 64
+# Write functions per transaction: bounds how long one batch holds the world's write lock, and
+# stays under PostgreSQL's 64 cached subtransactions per backend (each savepoint that writes is
+# one; past 64, every snapshot taken while the batch runs gets slower).
+MAX_BATCH = 32
 # Backoff before attempt n+1 is uniform in [0, min(CAP, BASE * 2**n)): full jitter, so writers
 # that collided once spread out instead of colliding again in lockstep.
 _BACKOFF_BASE = 0.002
@@ -480,6 +482,6 @@ class PostgresEngine(Engine):
             if savepoint:
                 await conn.execute("ROLLBACK TO SAVEPOINT job")
             return
-        if savepoint:
-            await conn.execute("RELEASE SAVEPOINT job")
+        # No RELEASE (a round trip): the savepoint just stays until the commit, and the next
+        # job's `ROLLBACK TO SAVEPOINT job` goes back to that job's own, the newest of the name.
         job.callbacks, job.waits = txn.callbacks, txn.waits
