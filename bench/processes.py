@@ -6,8 +6,8 @@ port, and N wrk processes (32/N connections each, 32 in all, pinned to CPU 1) sp
 over them:
 
 - `send_group_msg` round-robin over the 10 groups (unique texts with `idempotency_key`);
-- `send_group_msg` into one group (every process writes the same conversation: SERIALIZABLE
-  conflicts between processes are retried);
+- `send_group_msg` into one group (every process writes the same conversation; writes of all
+  processes take turns at the world's write lock);
 - `get_recent_contact` (count 10).
 
 The Catnest processes are not pinned: with N processes the kernel spreads them over every CPU.
