@@ -124,13 +124,21 @@ async def send_private(req: ApiRequest) -> Reply:
     return await _send(req, uin, body, user_id=req.uin("user_id"), via_group=body.via_group)
 
 
+class ReadMark(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    # The newest message the reader has seen; absent (or no body): everything, as of now.
+    message_id: int | None = None
+
+
 @routes.post(_PRIVATE + "/read")
 async def read_private(req: ApiRequest) -> Reply:
-    """Mark the private chat with `user_id` read."""
+    """Mark the private chat with `user_id` read (up to `message_id` when given)."""
     uin = await req.acting_user()
+    mark = await req.body(ReadMark)
     conv = await _private(req, uin)
     if conv is not None:
-        await req.ctx.world.chat.mark_read(uin, conv)
+        await req.ctx.world.chat.mark_read(uin, conv, mark.message_id)
+    elif mark.message_id is not None:
+        raise ApiError.not_found(f"message {mark.message_id} not found in this conversation")
     return NO_CONTENT
 
 
@@ -151,9 +159,10 @@ async def send_group(req: ApiRequest) -> Reply:
 
 @routes.post(_GROUP + "/read")
 async def read_group(req: ApiRequest) -> Reply:
-    """Mark a group's conversation read."""
+    """Mark a group's conversation read (up to `message_id` when given)."""
     uin = await req.acting_user()
-    await req.ctx.world.chat.mark_read(uin, await _group(req, uin))
+    mark = await req.body(ReadMark)
+    await req.ctx.world.chat.mark_read(uin, await _group(req, uin), mark.message_id)
     return NO_CONTENT
 
 

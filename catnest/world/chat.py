@@ -376,11 +376,23 @@ class Chat:
                 f"messages can only be recalled within {RECALL_WINDOW_SECONDS} seconds"
             )
 
-    async def mark_read(self, viewer: int, conv: Conversation) -> None:
-        """Mark a whole conversation read for `viewer`."""
-        await self._engine.write(
-            "mark_read", lambda txn: conv_sql.mark_conv_read_txn(txn, viewer, conv.conv_id)
-        )
+    async def mark_read(self, viewer: int, conv: Conversation, up_to: int | None = None) -> None:
+        """Mark `conv` read for `viewer`: all of it, or up to and including message `up_to`.
+
+        A reader that names the newest message it has shown never marks read one that arrived
+        while its mark was on the way (the cursor only moves forward either way).
+        """
+
+        async def txn_fn(txn: Txn) -> None:
+            if up_to is None:
+                await conv_sql.mark_conv_read_txn(txn, viewer, conv.conv_id)
+                return
+            message = await msg_sql.get_message_txn(txn, up_to)
+            if message is None or message.conv_id != conv.conv_id:
+                raise NotFound(f"message {up_to} not found in this conversation")
+            await conv_sql.set_read_txn(txn, viewer, conv.conv_id, message.seq)
+
+        await self._engine.write("mark_read", txn_fn)
 
     async def mark_all_read(self, viewer: int) -> None:
         """Mark every conversation of `viewer` read."""

@@ -150,6 +150,38 @@ async def test_mark_read_clears_unread(web: Web) -> None:
     await web.fails("POST", private(BOB, 99999, "read"), status=404)
 
 
+async def test_mark_read_up_to_a_message_leaves_later_ones_unread(web: Web) -> None:
+    async def unread(uin: int, peer: int) -> int:
+        items = (await web.ok("GET", f"/api/v1/users/{uin}/conversations"))["conversations"]
+        counts: dict[str, int] = {i["peerUin"]: i["unreadCnt"] for i in items}
+        return counts[str(peer)]
+
+    first = await send(web, group(ALICE, LOUNGE), "one")
+    await send(web, group(ALICE, LOUNGE), "two")
+    third = await send(web, group(ALICE, LOUNGE), "three")
+    await web.ok("POST", group(BOB, LOUNGE, "read"), status=204)
+    await send(web, group(ALICE, LOUNGE), "four")
+    await send(web, group(ALICE, LOUNGE), "five")
+    # Bob's page had shown up to "four" when it sent its mark; "five" arrived meanwhile.
+    history = await web.ok("GET", group(BOB, LOUNGE) + "?count=2")
+    four = history["messages"][0]["message_id"]
+    await web.ok("POST", group(BOB, LOUNGE, "read"), {"message_id": four}, status=204)
+    assert await unread(BOB, LOUNGE) == 1
+    # Never backwards: an older mark arriving late changes nothing.
+    late = {"message_id": third["message_id"]}
+    await web.ok("POST", group(BOB, LOUNGE, "read"), late, status=204)
+    assert await unread(BOB, LOUNGE) == 1
+    await web.ok("POST", group(BOB, LOUNGE, "read"), {"message_id": None}, status=204)
+    assert await unread(BOB, LOUNGE) == 0
+    # Private chats too; a message of another conversation, or none, is refused.
+    elsewhere = {"message_id": first["message_id"]}
+    await web.fails("POST", private(BOB, BOT, "read"), elsewhere, status=404)
+    await web.fails("POST", private(CAROL, DAVE, "read"), {"message_id": 1}, status=404)
+    await web.fails("POST", group(BOB, LOUNGE, "read"), {"message_id": 999999}, status=404)
+    await web.fails("POST", group(BOB, LOUNGE, "read"), {"message_id": "x"}, status=400)
+    await web.fails("POST", group(BOB, LOUNGE, "read"), {"seq": 1}, status=400)
+
+
 async def test_get_message_recall_and_reactions(web: Web, echo_bot: EchoBot) -> None:
     sent = await send(web, group(DAVE, LOUNGE), "react to me")
     mid = sent["message_id"]

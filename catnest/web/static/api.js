@@ -23,6 +23,7 @@ const state = {
   current: null, // {kind: "private"|"group", id, viaGroup, key}
   convSeq: 0, // bumps when the open conversation changes: stale loads are dropped
   messages: new Map(), // message_id -> {obj, node, reactions: Map(emoji -> count)}
+  newestShown: null, // the open conversation's newest message id shown (recalled ones too)
   oldestId: null,
   hasMore: false,
   loadingOlder: false,

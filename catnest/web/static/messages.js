@@ -8,6 +8,7 @@ function closeConversation() {
   state.current = null;
   state.convSeq += 1;
   state.messages.clear();
+  state.newestShown = null;
   state.reply = null;
   clearAttachments();
   $("chat-empty").hidden = false;
@@ -170,10 +171,14 @@ function markRead() {
   if (!conv || document.visibilityState === "hidden") return;
   clearTimeout(readTimers.get(conv.key));
   const path = convPath(conv, "/read");
+  // Up to the newest message shown now: one that arrives after the user left this chat, while
+  // the mark is on its way, must stay unread. Ids grow with the order within a conversation.
+  const newest = state.newestShown;
+  if (newest === null) return;
   readTimers.set(conv.key, setTimeout(async () => {
     readTimers.delete(conv.key);
     try {
-      await api("POST", path);
+      await api("POST", path, { message_id: newest });
     } catch (err) {
       console.warn("read", err);
     }
@@ -230,6 +235,7 @@ function renderMessage(obj) {
   }, avatar(name, obj.user_id), el("div", { class: "msg-body" }, meta, bubble, reactions), tools);
   const item = { obj, node, reactions: new Map() };
   state.messages.set(obj.message_id, item);
+  if (state.newestShown === null || obj.message_id > state.newestShown) state.newestShown = obj.message_id;
   return node;
 }
 
