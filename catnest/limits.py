@@ -56,10 +56,11 @@ class Limits(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     # Action calls per second per credential (the token, or the client address when no token
     # is set), with bursts up to `request_burst`: one noisy client cannot starve the others.
     # Past it a call is refused as retryable (HTTP 429 with Retry-After; on WS retcode 1400
-    # saying when to retry). The default sits above what one process serves, so loopback load
-    # tests are never throttled; lower it on a host others can reach.
-    requests_per_second: Positive = 20000
-    request_burst: Positive = 40000
+    # saying when to retry). The default sits above what one process serves (WS round trips
+    # reach 60,000/s on one core), so loopback load tests are never throttled; lower it on a
+    # host others can reach.
+    requests_per_second: Positive = 100000
+    request_burst: Positive = 200000
     # `<action>_rate_limited` calls of one bot run one at a time, this many ms apart
     # (go-cqhttp spaced them through a 1/s bucket; NapCat ran them at once).
     rate_limited_interval_ms: Positive = 500
