@@ -93,6 +93,7 @@ async def info(req: ApiRequest) -> Any:
             "max_body_bytes": limits.max_body_bytes,
             "max_message_text_chars": limits.max_message_text_chars,
             "max_history_count": limits.max_history_count,
+            "max_recent_contacts": limits.max_recent_contacts,
             "max_name_chars": limits.max_name_chars,
         },
     }

@@ -12,6 +12,7 @@ async def test_info_names_the_bots_and_limits(web: Web) -> None:
     assert [b["uin"] for b in info["bots"]] == [BOT]
     assert info["bots"][0]["is_bot"] is True
     assert info["limits"]["max_upload_bytes"] == web.app.config.limits.max_body_bytes
+    assert info["limits"]["max_recent_contacts"] == web.app.config.limits.max_recent_contacts
 
 
 async def test_list_users_includes_bots_and_filters(web: Web) -> None:

@@ -14,7 +14,7 @@ async function refreshConversations() {
   // Refreshes may overlap (an opened chat, a burst of events): only the latest one started may
   // draw the list, or an answer read before a new message could hide its unread badge.
   const seq = ++refreshSeq;
-  const limit = state.info.limits.max_recent_contacts || 100;
+  const limit = state.info.limits.max_recent_contacts;
   const data = await api("GET", userPath(`/conversations?count=${Math.min(100, limit)}`));
   if (state.me !== me || seq !== refreshSeq) return data.cursor;
   state.conversations = data.conversations;
