@@ -56,6 +56,26 @@ async def reaction_summary_txn(txn: Txn, message_id: int) -> list[tuple[str, int
     return [(str(r[0]), int(r[1])) for r in rows]
 
 
+async def reaction_summaries_txn(
+    txn: Txn, message_ids: Sequence[int], viewer: int
+) -> dict[int, list[tuple[str, int, bool]]]:
+    """(emoji_id, count, whether `viewer` is among them) of every emoji on each message, in
+    `reaction_summary_txn`'s order; messages without reactions are left out."""
+    if not message_ids:
+        return {}
+    marks = ", ".join("?" * len(message_ids))
+    rows = await txn.fetchall(
+        "SELECT message_id, emoji_id, COUNT(*), MAX(CASE WHEN uin = ? THEN 1 ELSE 0 END)"
+        f" FROM reactions WHERE message_id IN ({marks}) GROUP BY message_id, emoji_id"
+        " ORDER BY message_id, MIN(created_at), emoji_id",
+        (viewer, *message_ids),
+    )
+    found: dict[int, list[tuple[str, int, bool]]] = {}
+    for message_id, emoji_id, count, mine in rows:
+        found.setdefault(int(message_id), []).append((str(emoji_id), int(count), bool(mine)))
+    return found
+
+
 async def reaction_users_txn(
     txn: Txn, message_id: int, emoji_id: str, limit: int | None
 ) -> list[tuple[int, str]]:

@@ -77,7 +77,18 @@ async def _page(req: ApiRequest, uin: int, conv: Conversation | None) -> Any:
     page = [m for m in page if m.message_id != anchor]
     has_more = len(page) > count
     page = page[-count:] if older else page[:count]
-    return {"messages": [message_json(m, uin) for m in page], "has_more": has_more}
+    reactions = await req.ctx.world.extras.reactions_on(uin, page)
+    messages = []
+    for m in page:
+        obj = message_json(m, uin)
+        obj["reactions"] = reactions_json(reactions.get(m.message_id, []))
+        messages.append(obj)
+    return {"messages": messages, "has_more": has_more}
+
+
+def reactions_json(summary: list[tuple[str, int, bool]]) -> list[dict[str, Any]]:
+    """A message's reactions as the page shows them: emoji, how many, whether one is yours."""
+    return [{"emoji_id": emoji, "count": n, "mine": mine} for emoji, n, mine in summary]
 
 
 class Send(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -179,10 +190,10 @@ async def get_message(req: ApiRequest) -> Any:
     uin = await req.acting_user()
     world = req.ctx.world
     message = await world.chat.get_message(uin, _message_id(req))
-    reactions = await world.extras.reactions(uin, message.message_id)
+    reactions = await world.extras.reactions_on(uin, [message])
     return {
         "message": message_json(message, uin),
-        "reactions": [{"emoji_id": emoji, "count": n} for emoji, n in reactions],
+        "reactions": reactions_json(reactions.get(message.message_id, [])),
     }
 
 

@@ -6,7 +6,7 @@ Merged forwards live in `catnest/world/forwards.py`; `Extras.forwards` is their 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from catnest.onebot.errors import BadParams, NotFound, NotPermitted
 from catnest.store import accounts as accounts_sql
@@ -104,6 +104,16 @@ class Extras:
             return await extras_sql.reaction_summary_txn(txn, message_id)
 
         return await self._engine.read(txn_fn)
+
+    async def reactions_on(
+        self, viewer: int, messages: Sequence[StoredMessage]
+    ) -> dict[int, list[tuple[str, int, bool]]]:
+        """(emoji_id, count, mine) per message, for messages `viewer` was just shown (a history
+        page or a get_message answer, which checked that they may see them)."""
+        ids = [m.message_id for m in messages]
+        return await self._engine.read(
+            lambda txn: extras_sql.reaction_summaries_txn(txn, ids, viewer)
+        )
 
     async def reaction_users(
         self, viewer: int, message_id: int, emoji_id: str, limit: int | None = None

@@ -192,7 +192,20 @@ async def test_get_message_recall_and_reactions(web: Web, echo_bot: EchoBot) -> 
     assert notice["message_id"] == mid
     shown = await web.ok("GET", message(ALICE, mid))
     assert shown["message"]["raw_message"] == "react to me"
-    assert shown["reactions"] == [{"emoji_id": "76", "count": 2}]
+    assert shown["reactions"] == [{"emoji_id": "76", "count": 2, "mine": False}]
+    mine = await web.ok("GET", message(BOB, mid))
+    assert mine["reactions"] == [{"emoji_id": "76", "count": 2, "mine": True}]
+    # History pages carry each message's reactions, seen by their reader.
+    await web.ok("PUT", message(ALICE, mid, "/reactions/14"))
+    page = await web.ok("GET", group(CAROL, LOUNGE) + "?count=50")
+    by_id = {m["message_id"]: m for m in page["messages"]}
+    # (First used first; within the same second, by emoji id.)
+    assert by_id[mid]["reactions"] == [
+        {"emoji_id": "14", "count": 1, "mine": False},
+        {"emoji_id": "76", "count": 2, "mine": True},
+    ]
+    assert all(m["reactions"] == [] for m in page["messages"] if m["message_id"] != mid)
+    await web.ok("DELETE", message(ALICE, mid, "/reactions/14"))
     assert (await web.ok("DELETE", message(BOB, mid, "/reactions/76")))["count"] == 1
     await web.fails("DELETE", message(BOB, mid, "/reactions/76"), status=400)
     await web.fails("PUT", message(BOB, mid, "/reactions/smile"), status=400)

@@ -138,7 +138,8 @@ async function loadOlder() {
   }
 }
 
-/** Reactions are not part of history pages (yet): ask for those of each message shown. */
+/** History pages carry each message's reactions; a message without them (one from an older
+ *  server, say) has its own asked for. */
 async function loadReactions(objs, seq) {
   const queue = objs.filter((obj) => !obj.reactions).map((obj) => obj.message_id);
   for (const obj of objs) if (obj.reactions) setReactions(obj.message_id, obj.reactions);
