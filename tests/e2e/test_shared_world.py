@@ -78,3 +78,24 @@ async def test_message_ids_never_collide_across_processes(start_server: StartSer
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
     assert {m["message_id"] for m in history["messages"]} >= set(ids)
     assert BOT in {m["user_id"] for m in history["messages"]}
+
+
+async def test_a_cached_recent_contact_answer_follows_writes_of_the_other_process(
+    start_server: StartServer,
+) -> None:
+    a = await start_server()
+    if a.app.engine.dialect != "postgres":
+        pytest.skip("several processes share a world only on PostgreSQL")
+    b = await start_server()
+    before = await b.ok("get_recent_contact", count=5)
+    assert await b.ok("get_recent_contact", count=5) == before  # now served from B's cache
+    # A write through A (the other process) must show in B's very next answer.
+    await a.ok("send_group_msg", group_id=LAB, message="from the other process")
+    after = await b.ok("get_recent_contact", count=5)
+    assert after[0]["peerUin"] == str(LAB)
+    assert after[0]["lastestMsg"]["raw_message"] == "from the other process"
+    # A read mark through A moves B's unread counts too.
+    await a.app.world.chat.send_private(ALICE, BOT, content("unread one"))
+    assert (await b.ok("get_recent_contact", count=5))[0]["unreadCnt"] >= 1
+    await a.ok("mark_private_msg_as_read", user_id=ALICE)
+    assert (await b.ok("get_recent_contact", count=5))[0]["unreadCnt"] == 0

@@ -261,6 +261,40 @@ async def test_two_processes_sending_into_one_conversation_wait_instead_of_faili
     assert conv.last_seq == 2 and conv.last_msg_id == b.message_id
 
 
+async def test_a_bulk_load_and_another_process_sending_never_share_ids(
+    engines: Any, url: str
+) -> None:
+    # The bulk loader draws one id from the sequence and uses the ids after it, moving the
+    # sequence past them at the end: another process's send must not draw one of them meanwhile.
+    from catnest.store.bulk import BulkMessage, bulk_messages_txn
+
+    loader, sender = await engines(), await engines()
+    await _world(loader)
+    conv = await World(loader, Hub()).chat.group_conv(BOT, GROUP)
+    inside, release = asyncio.Event(), asyncio.Event()
+    rows = [BulkMessage(conv.conv_id, ALICE, 1_700_000_000, "[]", f"bulk {i}") for i in range(50)]
+
+    async def load(txn: Txn) -> Any:
+        summary = await bulk_messages_txn(txn, rows)
+        inside.set()
+        await release.wait()
+        return summary
+
+    bulk = asyncio.ensure_future(loader.write("bulk", load))
+    await asyncio.wait_for(inside.wait(), 10)
+    world = World(sender, Hub(), clock=lambda: 1_700_000_001)
+    send = asyncio.ensure_future(world.chat.send_group(BOB, GROUP, _text("meanwhile")))
+    await _wait_for_lock_waiter(url)
+    release.set()
+    await asyncio.wait_for(bulk, 10)
+    sent = await asyncio.wait_for(send, 10)
+    ids = await loader.read(
+        lambda txn: txn.fetchall("SELECT message_id, seq FROM messages ORDER BY message_id")
+    )
+    assert len(ids) == 51 and len({i for i, _ in ids}) == 51
+    assert (sent.message_id, sent.seq) == (ids[-1][0], 51)
+
+
 async def test_many_concurrent_senders_get_dense_distinct_seqs(engines: Any) -> None:
     first, second = await engines(pool_size=4), await engines(pool_size=4)
     await _world(first)
