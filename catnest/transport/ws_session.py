@@ -24,6 +24,7 @@ from catnest.onebot import envelope
 from catnest.onebot.errors import ActionError, Retcode
 from catnest.onebot.jsonwire import decode_object
 from catnest.onebot.registry import Registry
+from catnest.transport.eager import start_eagerly
 from catnest.transport.events import BotEvents
 from catnest.transport.http_common import rate_limited_message
 from catnest.transport.ratelimit import RateLimiter
@@ -123,7 +124,14 @@ class WsSession:
             if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
                 # napcat-sdk sends every request as a binary frame of UTF-8 JSON.
                 await self._inflight.acquire()
-                task = asyncio.create_task(self._answer(msg.data))
+                try:
+                    task = start_eagerly(self._answer(msg.data))
+                except Exception:  # the reply could not be written: the connection is going
+                    log.debug("bot %s: answering a frame failed", self._ctx.self_id, exc_info=True)
+                    task = None
+                if task is None:
+                    self._inflight.release()
+                    continue
                 self._tasks.add(task)
                 task.add_done_callback(self._done)
             elif msg.type == WSMsgType.ERROR:

@@ -1,0 +1,52 @@
+"""Run a coroutine's first step at once; make a task only if it has to wait.
+
+A WS session answers each frame concurrently (a slow send must not hold up a cheap read), so it
+used to start a task per frame. Most answers never wait for anything (cached reads, SQLite
+lookups, a reply written straight to the socket), and a task per frame cost a quarter of a
+round trip. Python 3.12's eager task factory does this for every task; on 3.11 we do it here,
+for the one hot path that needs it.
+
+Caveat: the first step runs inside the caller's task, so code on that path must not act on
+"the current task" (`asyncio.timeout`, `asyncio.current_task().cancel()`): after the hand-off it
+would act on the caller. No action does; `asyncio.wait_for` is safe (it wraps its own task).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import types
+from collections.abc import Coroutine, Generator
+from typing import Any
+
+
+def start_eagerly(coro: Coroutine[Any, Any, None]) -> asyncio.Task[None] | None:
+    """Run `coro` until it first waits: None if it finished (its exception, if any, raised
+    here), else a task that carries it on from where it waits."""
+    try:
+        waiting_on = coro.send(None)
+    except StopIteration:
+        return None
+    return asyncio.get_running_loop().create_task(_carry_on(coro, waiting_on))
+
+
+async def _carry_on(coro: Coroutine[Any, Any, None], waiting_on: Any) -> None:
+    await _resume(coro, waiting_on)
+
+
+@types.coroutine
+def _resume(coro: Coroutine[Any, Any, None], waiting_on: Any) -> Generator[Any, Any, None]:
+    # Hands what the coroutine waits on (a future, or None for a bare yield) to the task running
+    # us, and the outcome back in: exactly what the task would have done with `coro` itself.
+    while True:
+        try:
+            outcome = yield waiting_on
+        except BaseException as exc:  # cancellation and errors go into the coroutine
+            try:
+                waiting_on = coro.throw(exc)
+            except StopIteration:
+                return
+        else:
+            try:
+                waiting_on = coro.send(outcome)
+            except StopIteration:
+                return
