@@ -70,3 +70,10 @@ class ActionContext:
     limits: Limits
     caches: ActionCaches = field(default_factory=ActionCaches)
     traffic: TrafficRecorder | None = None
+
+    @property
+    def inline_safe(self) -> bool:
+        """Whether an action may start outside any task (transport/eager.py): true on SQLite,
+        whose calls finish on the loop; asyncpg times its connects with `asyncio.timeout`,
+        which needs, and would cancel, the task it runs in."""
+        return self.world.engine.dialect == "sqlite"

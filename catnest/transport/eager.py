@@ -6,27 +6,43 @@ lookups, a reply written straight to the socket), and a task per frame cost a qu
 round trip. Python 3.12's eager task factory does this for every task; on 3.11 we do it here,
 for the one hot path that needs it.
 
-Caveat: the first step runs inside the caller's task, so code on that path must not act on
-"the current task" (`asyncio.timeout`, `asyncio.current_task().cancel()`): after the hand-off it
-would act on the caller. No action does; `asyncio.wait_for` is safe (it wraps its own task).
+Caveat: on 3.11 the first step runs inside the caller's task (or in no task at all, from a
+protocol callback), so code on that path must not use "the current task" (`asyncio.timeout`,
+`current_task()`): callers pass `inline_safe=False` where it might (asyncpg does).
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import types
 from collections.abc import Coroutine, Generator
 from typing import Any
 
 
-def start_eagerly(coro: Coroutine[Any, Any, None]) -> asyncio.Task[None] | None:
+def start_eagerly(
+    coro: Coroutine[Any, Any, None], *, inline_safe: bool = True
+) -> asyncio.Task[None] | None:
     """Run `coro` until it first waits: None if it finished (its exception, if any, raised
-    here), else a task that carries it on from where it waits."""
+    here), else a task that carries it on from where it waits.
+
+    `inline_safe` False means the coroutine may use task-bound primitives (`asyncio.timeout`):
+    on Python 3.11 it then gets a task from the start; 3.12's eager tasks are always safe.
+    """
+    loop = asyncio.get_running_loop()
+    if sys.version_info >= (3, 12):
+        task: asyncio.Task[None] = asyncio.Task(coro, loop=loop, eager_start=True)
+        if task.done():
+            task.result()
+            return None
+        return task
+    if not inline_safe:
+        return loop.create_task(coro)
     try:
         waiting_on = coro.send(None)
     except StopIteration:
         return None
-    return asyncio.get_running_loop().create_task(_carry_on(coro, waiting_on))
+    return loop.create_task(_carry_on(coro, waiting_on))
 
 
 async def _carry_on(coro: Coroutine[Any, Any, None], waiting_on: Any) -> None:

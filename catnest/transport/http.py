@@ -2,7 +2,13 @@
 
 Order of work on each request, cheapest refusal first: origin, CORS preflight, token (from
 headers and query only), declared body size, then reading and parsing the body. A wrong token
-therefore never makes us read a byte of body (NapCat parses first, then checks).
+therefore never makes us use a byte of body (NapCat parses first, then checks).
+
+Plain requests (everything but WebSocket upgrades and the SSE stream) are answered by Catnest's
+own HTTP/1.1 protocol (transport/http_wire.py): aiohttp's request and response objects cost
+more than the whole cached `get_recent_contact` answer. A connection that asks for a WebSocket
+or `/_events` is handed to aiohttp, which serves the rest of it through `_handle` below. Both
+paths answer through `head_refusal` and `answer`, so they answer alike.
 """
 
 from __future__ import annotations
@@ -27,8 +33,16 @@ from catnest.onebot.jsonwire import decode_object
 from catnest.onebot.registry import Registry
 from catnest.transport.auth import check_origin, check_token, own_origins
 from catnest.transport.events import BotEvents
-from catnest.transport.http_common import json_response, refused, too_many
-from catnest.transport.listener import bound_port, listen
+from catnest.transport.http_common import (
+    Reply,
+    as_response,
+    json_reply,
+    json_response,
+    refused_reply,
+    too_many_reply,
+)
+from catnest.transport.http_wire import RequestHead, WireListener, parse_query
+from catnest.transport.listener import capped_server
 from catnest.transport.ratelimit import RateLimiter, credential_key
 from catnest.transport.sse import SseOptions, serve_sse
 from catnest.transport.ws_server import accept_websocket, close_all
@@ -41,9 +55,8 @@ _CORS_BASE = {
     "Access-Control-Max-Age": "600",
     "Vary": "Origin",
 }
-
-
 _FORM = "application/x-www-form-urlencoded"
+_NO_HEADERS: Mapping[str, str] = {}
 
 
 class BodyTooLarge(Exception):
@@ -70,73 +83,139 @@ class HttpApiServer:
         self._registry = registry
         self._limits = limits
         self._origins = own_origins(config.host, config.port, config.allow_origins)
-        self._runner: web.ServerRunner | None = None
+        self._listener: WireListener | None = None
         self._sockets: set[web.WebSocketResponse] = set()
         self.port = config.port
 
+    @property
+    def inline_safe(self) -> bool:
+        """Whether answers may start outside a task (transport/eager.py)."""
+        return self._ctx.inline_safe
+
     async def start(self) -> None:
         """Bind and serve; `self.port` holds the bound port (useful with port 0)."""
-        self._runner = await listen(self._handle, self.config.host, self.config.port, self._limits)
-        self.port = bound_port(self._runner, self.config.port)
+        # aiohttp serves the connections handed over to it (WebSocket, SSE).
+        handoff = capped_server(self._handle, self._limits)
+        self._listener = WireListener(self, handoff, self._limits)
+        self.port = await self._listener.start(self.config.host, self.config.port)
         self._origins = own_origins(self.config.host, self.port, self.config.allow_origins)
 
     async def stop(self) -> None:
         """Stop accepting and close open connections."""
         await close_all(self._sockets)
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        if self._listener is not None:
+            await self._listener.stop()
+            self._listener = None
 
-    async def _handle(self, request: BaseRequest) -> web.StreamResponse:
-        origin = request.headers.get("Origin")
-        cors = self._cors_headers(origin)
-        refusal = check_origin(self.config.token, origin, self._origins)
+    # --- the answer, whatever carried the request ---------------------------------------------
+
+    def head_refusal(self, head: RequestHead) -> tuple[dict[str, str], Reply | None]:
+        """The CORS headers, and the reply when the head alone settles the request (a refused
+        origin or token, a preflight): then the body is never looked at."""
+        cors = self._cors_headers(head.origin)
+        refusal = check_origin(self.config.token, head.origin, self._origins)
         if refusal is not None:
-            return refused(refusal, {})
-        if request.method == "OPTIONS":
-            return web.Response(status=204, headers=cors)
-        # Later values of a repeated key win; most bots send no query string at all.
-        query = dict(request.query.items()) if request.query_string else {}
-        refusal = check_token(self.config.token, query, request.headers.get("Authorization"))
+            return cors, refused_reply(refusal, _NO_HEADERS)
+        if head.method == "OPTIONS":
+            return cors, Reply(204, cors, b"")
+        refusal = check_token(self.config.token, head.query, head.authorization)
         if refusal is not None:
-            return refused(refusal, cors)
-        key = credential_key(self.config.token, self.config.token, request.remote)
-        if request.headers.get("Upgrade", "").lower() == "websocket":
-            return await self._websocket(request, cors, key)
-        wait = self._limiter.check(key)
+            return cors, refused_reply(refusal, cors)
+        return cors, None
+
+    def wants_aiohttp(self, head: RequestHead, upgrade: bool) -> bool:
+        """Whether the request is a WebSocket upgrade or the SSE stream (aiohttp serves those)."""
+        return upgrade or (head.method == "GET" and head.action == "_events")
+
+    async def answer(self, head: RequestHead, body: bytes, cors: dict[str, str]) -> Reply:
+        """The reply to a request whose head passed `head_refusal`."""
+        wait = self._limiter.check(credential_key(self.config.token, self.config.token, head.peer))
         if wait:
-            return too_many(wait, cors)
-        action = request.path.lstrip("/").split("/", 1)[0]
+            return too_many_reply(wait, cors)
+        action = head.action
         if not action:
             hello = envelope.ok({"app_name": "Catnest", "app_version": __version__})
             hello["message"] = hello["wording"] = "Catnest is running"
-            return json_response(hello, cors)
-        if action == "_events" and request.method == "GET":
-            return await serve_sse(request, self._events, self._sse_options(), cors)
-        return await self._action(request, action, query, cors)
-
-    async def _action(
-        self, request: BaseRequest, action: str, query: Mapping[str, str], cors: dict[str, str]
-    ) -> web.StreamResponse:
+            return json_reply(hello, cors)
         try:
-            params = await self._params(request, query)
+            params = self._params(head, body)
+        except ActionError as exc:
+            return json_reply(envelope.failed(exc.retcode, exc.message), cors, status=400)
+        echo = params.pop("echo", None)
+        result = await run_action(self._registry, self._ctx, action, params, echo)
+        return json_reply(result, cors)
+
+    def body_too_large(self, cors: Mapping[str, str]) -> Reply:
+        """413, decided from the declared size or while the body streams in."""
+        body = envelope.failed(
+            Retcode.BAD_REQUEST, f"request body exceeds {self._limits.max_body_bytes} bytes"
+        )
+        return json_reply(body, {**cors, "Connection": "close"}, status=413)
+
+    def body_too_slow(self, cors: Mapping[str, str]) -> Reply:
+        """408: the body did not arrive within the body timeout."""
+        seconds = self._limits.body_timeout_seconds
+        body = envelope.failed(
+            Retcode.BAD_REQUEST, f"request body did not arrive within {seconds} seconds"
+        )
+        return json_reply(body, {**cors, "Connection": "close"}, status=408)
+
+    def _params(self, head: RequestHead, body: bytes) -> dict[str, Any]:
+        params: dict[str, Any] = {}
+        if head.method not in ("GET", "HEAD") and body.strip():
+            # `curl -d '{"count":3}'` labels JSON as a form (NapCat then reads one key named
+            # `{"count":3}` and ignores the count): a form body never starts with a bare `{`
+            # (encoders send %7B), so such a body is read as the JSON it is.
+            if head.content_type.startswith(_FORM) and not body.lstrip().startswith(b"{"):
+                params = _form(body)
+            else:
+                # Like NapCat, any other content type is read as JSON (clients often omit it).
+                params = decode_object(body, max_depth=self._limits.max_json_depth)
+        # The query overrides the body, as in NapCat; the token is not a parameter.
+        if head.query:
+            params.update((k, v) for k, v in head.query.items() if k != "access_token")
+        return params
+
+    def _cors_headers(self, origin: str | None) -> dict[str, str]:
+        if origin is None:
+            return {}
+        return {"Access-Control-Allow-Origin": origin, **_CORS_BASE}
+
+    # --- connections aiohttp serves (handed over by the wire protocol) -------------------------
+
+    async def _handle(self, request: BaseRequest) -> web.StreamResponse:
+        head = RequestHead(
+            method=request.method,
+            path=request.raw_path.partition("?")[0],
+            query=parse_query(request.query_string),
+            origin=request.headers.get("Origin"),
+            authorization=request.headers.get("Authorization"),
+            content_type=request.headers.get("Content-Type", ""),
+            peer=request.remote,
+        )
+        cors, settled = self.head_refusal(head)
+        if settled is not None:
+            return as_response(settled)
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            key = credential_key(self.config.token, self.config.token, request.remote)
+            return await self._websocket(request, cors, key)
+        if head.method == "GET" and head.action == "_events":
+            return await serve_sse(request, self._events, self._sse_options(), cors)
+        try:
+            body = await self._read_body(request)
         except BodyTooLarge:
-            body = envelope.failed(
-                Retcode.BAD_REQUEST,
-                f"request body exceeds {self._limits.max_body_bytes} bytes",
-            )
-            return json_response(body, cors, status=413)
+            return as_response(self.body_too_large(cors))
         except ActionError as exc:
             return json_response(envelope.failed(exc.retcode, exc.message), cors, status=400)
         except TimeoutError:
-            seconds = self._limits.body_timeout_seconds
-            body = envelope.failed(
-                Retcode.BAD_REQUEST, f"request body did not arrive within {seconds} seconds"
-            )
-            return json_response(body, {**cors, "Connection": "close"}, status=408)
-        echo = params.pop("echo", None)
-        result = await run_action(self._registry, self._ctx, action, params, echo)
-        return json_response(result, cors)
+            return as_response(self.body_too_slow(cors))
+        return as_response(await self.answer(head, body, cors))
+
+    async def _read_body(self, request: BaseRequest) -> bytes:
+        if request.method in ("GET", "HEAD"):
+            return b""
+        async with asyncio.timeout(self._limits.body_timeout_seconds):
+            return await _read_body(request, self._limits.max_body_bytes)
 
     async def _websocket(
         self, request: BaseRequest, cors: dict[str, str], key: str
@@ -166,51 +245,16 @@ class HttpApiServer:
             max_queued=self._limits.max_queued_events,
         )
 
-    async def _params(self, request: BaseRequest, query: Mapping[str, str]) -> dict[str, Any]:
-        params: dict[str, Any] = {}
-        if request.method not in ("GET", "HEAD"):
-            declared = request.content_length
-            # A small body usually arrives with its head: take it without arming a timer.
-            early = b""
-            if declared is not None and 0 < declared <= min(65536, self._limits.max_body_bytes):
-                early = request.content.read_nowait(declared)
-            if declared is not None and len(early) == declared:
-                body = early
-            else:
-                async with asyncio.timeout(self._limits.body_timeout_seconds):
-                    body = early + await _read_body(
-                        request, self._limits.max_body_bytes, already=len(early)
-                    )
-            if body.strip():
-                content_type = request.headers.get("Content-Type", "")
-                # `curl -d '{"count":3}'` labels JSON as a form (NapCat then reads one key named
-                # `{"count":3}` and ignores the count): a form body never starts with a bare
-                # `{` (encoders send %7B), so such a body is read as the JSON it is.
-                if content_type.startswith(_FORM) and not body.lstrip().startswith(b"{"):
-                    params = _form(body)
-                else:
-                    # Like NapCat, any other content type is read as JSON (clients often omit it).
-                    params = decode_object(body, max_depth=self._limits.max_json_depth)
-        # The query overrides the body, as in NapCat; the token is not a parameter.
-        if query:
-            params.update((k, v) for k, v in query.items() if k != "access_token")
-        return params
 
-    def _cors_headers(self, origin: str | None) -> dict[str, str]:
-        if origin is None:
-            return {}
-        return {"Access-Control-Allow-Origin": origin, **_CORS_BASE}
-
-
-async def _read_body(request: BaseRequest, limit: int, already: int = 0) -> bytes:
+async def _read_body(request: BaseRequest, limit: int) -> bytes:
     declared = request.content_length
     if declared is not None:
         if declared > limit:
             raise BodyTooLarge
-        if declared - already <= 0:
+        if declared <= 0:
             return b""
         try:
-            return await request.content.readexactly(declared - already)
+            return await request.content.readexactly(declared)
         except asyncio.IncompleteReadError:
             raise ActionError(Retcode.BAD_REQUEST, "request body ended early") from None
     chunks: list[bytes] = []

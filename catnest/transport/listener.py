@@ -29,7 +29,7 @@ Handler = Callable[[BaseRequest], Awaitable[web.StreamResponse]]
 class _CappedHandler(RequestHandler):
     """Counts connections per peer address; refuses one past the cap."""
 
-    def __init__(self, server: _CappedServer, **kwargs: Any) -> None:
+    def __init__(self, server: CappedServer, **kwargs: Any) -> None:
         super().__init__(server, **kwargs)
         self._capped = server
         self._address: str | None = None
@@ -56,7 +56,9 @@ class _CappedHandler(RequestHandler):
             super().connection_lost(exc)
 
 
-class _CappedServer(web.Server):
+class CappedServer(web.Server):
+    """aiohttp's protocol factory, counting connections per peer address (`per_address`)."""
+
     def __init__(self, handler: Handler, *, cap: int, keepalive_timeout: float) -> None:
         super().__init__(handler, handler_cancellation=True, keepalive_timeout=keepalive_timeout)
         self.cap = cap
@@ -72,13 +74,19 @@ class _CappedServer(web.Server):
         return _CappedHandler(self, loop=asyncio.get_running_loop(), **self._protocol_kwargs)
 
 
-async def listen(handler: Handler, host: str, port: int, limits: Limits) -> web.ServerRunner:
-    """Serve `handler` on host:port with the shared limits; returns the started runner."""
-    server = _CappedServer(
+def capped_server(handler: Handler, limits: Limits) -> CappedServer:
+    """An aiohttp server (a protocol factory) for `handler` with the shared limits, not bound:
+    for connections handed over by another protocol (transport/http_wire.py)."""
+    return CappedServer(
         handler,
         cap=limits.max_connections_per_address,
         keepalive_timeout=float(limits.header_timeout_seconds),
     )
+
+
+async def listen(handler: Handler, host: str, port: int, limits: Limits) -> web.ServerRunner:
+    """Serve `handler` on host:port with the shared limits; returns the started runner."""
+    server = capped_server(handler, limits)
     runner = web.ServerRunner(server, access_log=None, shutdown_timeout=1)
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)

@@ -125,7 +125,8 @@ class WsSession:
                 # napcat-sdk sends every request as a binary frame of UTF-8 JSON.
                 await self._inflight.acquire()
                 try:
-                    task = start_eagerly(self._answer(msg.data))
+                    answer = self._answer(msg.data)
+                    task = start_eagerly(answer, inline_safe=self._ctx.inline_safe)
                 except Exception:  # the reply could not be written: the connection is going
                     log.debug("bot %s: answering a frame failed", self._ctx.self_id, exc_info=True)
                     task = None
