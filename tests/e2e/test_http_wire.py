@@ -187,7 +187,7 @@ def _masked_text_frame(payload: bytes) -> bytes:
 
 
 async def _read_frame(reader: asyncio.StreamReader) -> bytes:
-    first, second = await asyncio.wait_for(reader.readexactly(2), WAIT)
+    _, second = await asyncio.wait_for(reader.readexactly(2), WAIT)
     length = second & 0x7F
     if length == 126:
         length = int.from_bytes(await reader.readexactly(2), "big")
