@@ -7,7 +7,8 @@ docs/performance.md). This protocol parses with llhttp, answers through the API 
 headers and body in one `write`.
 
 It keeps every limit the aiohttp listener enforces (docs/limits.md): connections per client
-address, a complete request head within `header_timeout_seconds` and no longer idle than that,
+address, a complete request head within `header_timeout_seconds` (idle connections go after one
+to two of them),
 the body within `body_timeout_seconds` (408), the declared or streamed body size (413, decided
 before the body is read), the size of the request head (431), malformed requests (400).
 Requests on one connection are answered one at a time, in order (pipelining works); reading
@@ -23,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Protocol, cast
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -46,13 +47,32 @@ MAX_HEAD_BYTES = 65536
 MAX_PIPELINED = 32
 
 _STATUS_LINES: dict[tuple[int, str], bytes] = {}
+_FIELDS = frozenset(
+    [
+        b"origin",
+        b"authorization",
+        b"content-type",
+        b"content-length",
+        b"expect",
+        b"transfer-encoding",
+    ]
+)
 _JSON_HEAD = b"Content-Type: application/json\r\nContent-Length: %d\r\n"
 
 
 class RequestHead:
     """What the answer depends on besides the body, however the request arrived."""
 
-    __slots__ = ("authorization", "content_type", "method", "origin", "path", "peer", "query")
+    __slots__ = (
+        "action",
+        "authorization",
+        "content_type",
+        "method",
+        "origin",
+        "path",
+        "peer",
+        "query",
+    )
 
     def __init__(
         self,
@@ -71,12 +91,9 @@ class RequestHead:
         self.authorization = authorization
         self.content_type = content_type
         self.peer = peer
-
-    @property
-    def action(self) -> str:
-        """The first path segment (`/send_msg/anything` calls `send_msg`)."""
-        name = self.path.lstrip("/").split("/", 1)[0]
-        return unquote(name) if "%" in name else name
+        # The first path segment (`/send_msg/anything` calls `send_msg`).
+        name = path.lstrip("/").split("/", 1)[0]
+        self.action = unquote(name) if "%" in name else name
 
 
 def parse_query(query_string: str) -> dict[str, str]:
@@ -173,6 +190,7 @@ class WireProtocol(asyncio.Protocol):
         self._current: _Request | None = None  # the request being parsed
         self._url: list[bytes] = []
         self._headers: list[tuple[bytes, bytes]] = []
+        self._fields: dict[bytes, bytes] = {}  # the headers the answer looks at
         self._head_bytes = 0
         self._head_too_large = False
         self._body_bytes = 0
@@ -184,7 +202,14 @@ class WireProtocol(asyncio.Protocol):
         self._handing_off = False
         self._leftover = bytearray()  # bytes after a handed-over request, for aiohttp
         self._closed = False
-        self._timer: asyncio.TimerHandle | None = None
+        # Timeouts without a clock read or a timer per request (both showed in profiles): a
+        # watchdog wakes every header timeout and closes the connection if no request head
+        # was completed since its last round while nothing was being answered; a body timer is
+        # set only for a body that did not arrive with its head.
+        self._heads = 0
+        self._heads_seen = 0
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._body_timer: asyncio.TimerHandle | None = None
 
     # --- connection ----------------------------------------------------------------------------
 
@@ -202,11 +227,13 @@ class WireProtocol(asyncio.Protocol):
         counts[address] += 1
         self._address = address
         self._listener.connections.add(self)
-        self._arm(self._limits.header_timeout_seconds, self._idle_too_long)
+        self._watchdog = asyncio.get_running_loop().call_later(
+            self._limits.header_timeout_seconds, self._watch
+        )
 
     def connection_lost(self, exc: BaseException | None) -> None:
         self._closed = True
-        self._disarm()
+        self._stop_timers()
         self._release_address()
         self._listener.connections.discard(self)
 
@@ -246,6 +273,12 @@ class WireProtocol(asyncio.Protocol):
         except httptools.HttpParserError as exc:
             if not self._handing_off and not self._halted:
                 self._malformed(str(exc) or type(exc).__name__)
+        request = self._current
+        if request is not None and request.head is not None and self._body_timer is None:
+            # A head whose body is still on its way: it has body_timeout_seconds to arrive.
+            self._body_timer = asyncio.get_running_loop().call_later(
+                self._limits.body_timeout_seconds, self._body_too_slow, request
+            )
         self._pump()
 
     def on_message_begin(self) -> None:
@@ -254,6 +287,7 @@ class WireProtocol(asyncio.Protocol):
         self._current = _Request()
         self._url = []
         self._headers = []
+        self._fields = {}
         self._head_bytes = 0
         self._head_too_large = False
         self._body_bytes = 0
@@ -265,6 +299,9 @@ class WireProtocol(asyncio.Protocol):
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._headers.append((name, value))
+        lowered = name.lower()
+        if lowered in _FIELDS:
+            self._fields[lowered] = value
         self._count_head(len(name) + len(value) + 4)
         if len(name) + len(value) > MAX_LINE_BYTES:
             self._head_too_large = True
@@ -281,12 +318,12 @@ class WireProtocol(asyncio.Protocol):
         request = self._current
         if request is None or self._halted:
             return
-        self._disarm()
+        self._heads += 1
         parser = self._parser
         request.version = parser.get_http_version()
         request.keep_alive = bool(parser.should_keep_alive())
         url = b"".join(self._url)
-        fields = {name.lower(): value for name, value in self._headers}
+        fields = self._fields
         head = _head(parser.get_method(), url, fields, self._address)
         request.head = head
         if self._head_too_large or len(url) > MAX_LINE_BYTES:
@@ -306,11 +343,9 @@ class WireProtocol(asyncio.Protocol):
         if declared is not None and declared > self._limits.max_body_bytes:
             self._halt(request, self._api.body_too_large(request.cors))
             return
-        if declared or fields.get(b"transfer-encoding"):
-            if fields.get(b"expect", b"").lower() == b"100-continue" and self._idle():
-                assert self._transport is not None
-                self._transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-            self._arm(self._limits.body_timeout_seconds, self._body_too_slow)
+        if fields.get(b"expect", b"").lower() == b"100-continue" and self._idle():
+            assert self._transport is not None
+            self._transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def on_body(self, body: bytes) -> None:
         request = self._current
@@ -326,7 +361,7 @@ class WireProtocol(asyncio.Protocol):
         request = self._current
         if request is None or self._halted:
             return
-        self._disarm()
+        self._stop_body_timer()
         self._current = None
         request.body = b"".join(request.chunks)
         request.chunks = []
@@ -343,7 +378,7 @@ class WireProtocol(asyncio.Protocol):
         more is read (the rest of its body, if any, is never wanted)."""
         request.reply = reply
         request.keep_alive = False
-        self._disarm()
+        self._stop_body_timer()
         self._halted = True
         self._current = None
         self._waiting.append(request)
@@ -388,8 +423,6 @@ class WireProtocol(asyncio.Protocol):
             assert self._transport is not None
             self._read_paused = False
             self._transport.resume_reading()
-        if self._idle() and self._current is None and self._timer is None:
-            self._arm(self._limits.header_timeout_seconds, self._idle_too_long)
 
     async def _serve(self, request: _Request) -> None:
         assert request.head is not None
@@ -428,7 +461,7 @@ class WireProtocol(asyncio.Protocol):
         transport.write(b"".join(parts))
         if not keep_alive:
             self._closed = True
-            self._disarm()
+            self._stop_timers()
             transport.close()
 
     # --- handing over to aiohttp ---------------------------------------------------------------
@@ -436,7 +469,7 @@ class WireProtocol(asyncio.Protocol):
     def _hand_off(self, request: _Request) -> None:
         transport = self._transport
         assert transport is not None and request.raw_head is not None
-        self._disarm()
+        self._stop_timers()
         self._closed = True  # this protocol is done; aiohttp's takes the connection
         self._release_address()  # aiohttp's handler counts it again
         self._listener.connections.discard(self)
@@ -452,29 +485,39 @@ class WireProtocol(asyncio.Protocol):
 
     # --- timers --------------------------------------------------------------------------------
 
-    def _arm(self, seconds: float, expired: Callable[[], None]) -> None:
-        self._disarm()
-        self._timer = asyncio.get_running_loop().call_later(seconds, expired)
-
-    def _disarm(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
-    def _idle_too_long(self) -> None:
-        # No complete request head in time (or idle too long between requests): close, as
-        # aiohttp's keep-alive timer does; slow-loris connections hold nothing.
-        self._timer = None
-        if self._busy or self._waiting:
+    def _watch(self) -> None:
+        self._watchdog = None
+        if self._closed:
             return
-        self.close()
+        answering = self._busy or self._waiting
+        receiving_body = self._current is not None and self._current.head is not None
+        if not answering and not receiving_body and self._heads == self._heads_seen:
+            # No complete request head for a whole round: a slow-loris connection, or one idle
+            # between requests for one to two header timeouts. Closed as aiohttp's keep-alive
+            # timer would; it holds nothing.
+            self.close()
+            return
+        self._heads_seen = self._heads
+        self._watchdog = asyncio.get_running_loop().call_later(
+            self._limits.header_timeout_seconds, self._watch
+        )
 
-    def _body_too_slow(self) -> None:
-        self._timer = None
-        request = self._current
-        if request is not None and not self._halted:
+    def _body_too_slow(self, request: _Request) -> None:
+        self._body_timer = None
+        if request is self._current and not self._halted and not self._closed:
             self._halt(request, self._api.body_too_slow(request.cors))
             self._pump()
+
+    def _stop_body_timer(self) -> None:
+        if self._body_timer is not None:
+            self._body_timer.cancel()
+            self._body_timer = None
+
+    def _stop_timers(self) -> None:
+        self._stop_body_timer()
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
 
 
 def _head(method: bytes, url: bytes, fields: dict[bytes, bytes], peer: str | None) -> RequestHead:

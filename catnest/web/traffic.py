@@ -75,7 +75,13 @@ class TrafficLog:
         """Record one action call by `bot_id` and the envelope it was answered with."""
         name = action if isinstance(action, str) else repr(action)
         retcode = response.get("retcode")
-        entry: dict[str, Any] = {
+        self.last_seq += 1
+        # One dict, in the order the pane reads it, encoded once: every action call of every
+        # bot passes here.
+        record_obj: dict[str, Any] = {
+            "seq": self.last_seq,
+            "time": round(self._clock(), 3),
+            "bot_id": bot_id,
             "kind": "action",
             "action": name,
             "params": params,
@@ -85,8 +91,8 @@ class TrafficLog:
             "data": response.get("data"),
         }
         if elapsed_ms is not None:
-            entry["elapsed_ms"] = round(elapsed_ms, 3)
-        self._append(bot_id, "action", name, retcode == 0, entry, ("params", "data"))
+            record_obj["elapsed_ms"] = round(elapsed_ms, 3)
+        self._keep(bot_id, "action", name, retcode == 0, record_obj, ("params", "data"))
 
     def record_event(self, bot_id: int, event: bytes | Mapping[str, Any]) -> None:
         """Record one event pushed to `bot_id` (its encoded JSON as sent, or the object)."""
@@ -102,27 +108,25 @@ class TrafficLog:
             post_type = str(obj.get("post_type", "event"))
             detail = obj.get(f"{post_type}_type") or obj.get("message_type")
             name = f"{post_type}.{detail}" if detail else post_type
-        entry = {"kind": "event", "event": obj}
-        self._append(bot_id, "event", name, True, entry, ("event",))
+        self.last_seq += 1
+        record_obj = {
+            "seq": self.last_seq,
+            "time": round(self._clock(), 3),
+            "bot_id": bot_id,
+            "kind": "event",
+            "event": obj,
+        }
+        self._keep(bot_id, "event", name, True, record_obj, ("event",))
 
-    def _append(
+    def _keep(
         self,
         bot_id: int,
         kind: str,
         name: str,
         ok: bool,
-        entry: dict[str, Any],
+        record_obj: dict[str, Any],
         bulky: tuple[str, ...],
     ) -> None:
-        self.last_seq += 1
-        # The head goes first in the JSON the pane reads; one dict, encoded once (a hot path:
-        # every action call of every bot passes here).
-        record_obj: dict[str, Any] = {
-            "seq": self.last_seq,
-            "time": round(self._clock(), 3),
-            "bot_id": bot_id,
-        }
-        record_obj.update(entry)
         data = _encode(record_obj)
         if len(data) > self.max_entry_bytes:
             # Keep what the pane lists (name, outcome) and say how much was left out.
