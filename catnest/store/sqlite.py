@@ -101,6 +101,7 @@ class SQLiteEngine(Engine):
         self._fsync_thread: ThreadPoolExecutor | None = None
         # PRAGMA data_version as read in the current loop iteration (see change_token).
         self._token: int | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def start(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -109,7 +110,9 @@ class SQLiteEngine(Engine):
         self._reader_conn = _connect(str(self.path), synchronous=self._synchronous)
         if self._synchronous == "FULL":
             self._fsync_thread = ThreadPoolExecutor(1, thread_name_prefix="catnest-commit")
-        self._writer_task = asyncio.get_running_loop().create_task(self._write_loop())
+        # Kept: asyncio.get_running_loop() costs a getpid() system call each time.
+        self._loop = asyncio.get_running_loop()
+        self._writer_task = self._loop.create_task(self._write_loop())
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         migrations = load_migrations("sqlite")
@@ -161,19 +164,19 @@ class SQLiteEngine(Engine):
         # of a commit made after it; our own commits drop the reading at once.
         token = self._token
         if token is None:
-            assert self._reader_conn is not None, "engine not started"
+            assert self._reader_conn is not None and self._loop is not None, "engine not started"
             row = self._reader_conn.execute("PRAGMA data_version").fetchone()
             token = self._token = int(row[0])
-            asyncio.get_running_loop().call_soon(self._forget_token)
+            self._loop.call_soon(self._forget_token)
         return token
 
     def _forget_token(self) -> None:
         self._token = None
 
     async def write(self, desc: str, fn: TxnFn[T]) -> T:
-        if self._writer_task is None:
+        if self._writer_task is None or self._loop is None:
             raise RuntimeError("engine not started")
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[T] = self._loop.create_future()
         self._queue.put_nowait(_Job(desc, fn, future))
         return await future
 

@@ -21,15 +21,19 @@ from typing import Any
 
 
 def start_eagerly(
-    coro: Coroutine[Any, Any, None], *, inline_safe: bool = True
+    coro: Coroutine[Any, Any, None],
+    loop: asyncio.AbstractEventLoop,
+    *,
+    inline_safe: bool = True,
 ) -> asyncio.Task[None] | None:
     """Run `coro` until it first waits: None if it finished (its exception, if any, raised
     here), else a task that carries it on from where it waits.
 
     `inline_safe` False means the coroutine may use task-bound primitives (`asyncio.timeout`):
     on Python 3.11 it then gets a task from the start; 3.12's eager tasks are always safe.
+    `loop` is the running loop, passed in: `asyncio.get_running_loop()` calls getpid(), a real
+    system call costing several percent of a request on some hosts.
     """
-    loop = asyncio.get_running_loop()
     if sys.version_info >= (3, 12):
         task: asyncio.Task[None] = asyncio.Task(coro, loop=loop, eager_start=True)
         if task.done():

@@ -180,6 +180,8 @@ class WireProtocol(asyncio.Protocol):
     """One client connection."""
 
     def __init__(self, listener: WireListener) -> None:
+        # Kept: asyncio.get_running_loop() costs a getpid() system call each time.
+        self._loop = asyncio.get_running_loop()
         self._listener = listener
         self._api = listener.api
         self._limits = listener.limits
@@ -227,7 +229,7 @@ class WireProtocol(asyncio.Protocol):
         counts[address] += 1
         self._address = address
         self._listener.connections.add(self)
-        self._watchdog = asyncio.get_running_loop().call_later(
+        self._watchdog = self._loop.call_later(
             self._limits.header_timeout_seconds, self._watch
         )
 
@@ -276,7 +278,7 @@ class WireProtocol(asyncio.Protocol):
         request = self._current
         if request is not None and request.head is not None and self._body_timer is None:
             # A head whose body is still on its way: it has body_timeout_seconds to arrive.
-            self._body_timer = asyncio.get_running_loop().call_later(
+            self._body_timer = self._loop.call_later(
                 self._limits.body_timeout_seconds, self._body_too_slow, request
             )
         self._pump()
@@ -408,7 +410,8 @@ class WireProtocol(asyncio.Protocol):
                 self._send(request, request.reply)
                 continue
             try:
-                task = start_eagerly(self._serve(request), inline_safe=self._api.inline_safe)
+                serving = self._serve(request)
+                task = start_eagerly(serving, self._loop, inline_safe=self._api.inline_safe)
             except Exception:
                 log.exception("answering an HTTP request failed")
                 self.close()
@@ -498,7 +501,7 @@ class WireProtocol(asyncio.Protocol):
             self.close()
             return
         self._heads_seen = self._heads
-        self._watchdog = asyncio.get_running_loop().call_later(
+        self._watchdog = self._loop.call_later(
             self._limits.header_timeout_seconds, self._watch
         )
 

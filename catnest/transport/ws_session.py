@@ -118,6 +118,7 @@ class WsSession:
                     await self._ws.close()
 
     async def _read_loop(self, writer: asyncio.Task[None]) -> None:
+        loop = asyncio.get_running_loop()
         async for msg in self._ws:
             if writer.done():
                 break
@@ -126,7 +127,7 @@ class WsSession:
                 await self._inflight.acquire()
                 try:
                     answer = self._answer(msg.data)
-                    task = start_eagerly(answer, inline_safe=self._ctx.inline_safe)
+                    task = start_eagerly(answer, loop, inline_safe=self._ctx.inline_safe)
                 except Exception:  # the reply could not be written: the connection is going
                     log.debug("bot %s: answering a frame failed", self._ctx.self_id, exc_info=True)
                     task = None

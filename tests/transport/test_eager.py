@@ -15,7 +15,7 @@ async def test_a_coroutine_that_never_waits_runs_at_once_without_a_task() -> Non
     async def quick() -> None:
         ran.append("done")
 
-    assert start_eagerly(quick()) is None
+    assert start_eagerly(quick(), asyncio.get_running_loop()) is None
     assert ran == ["done"]
 
 
@@ -24,7 +24,7 @@ async def test_an_error_of_the_first_step_is_raised_to_the_caller() -> None:
         raise ConnectionResetError("gone")
 
     with pytest.raises(ConnectionResetError):
-        start_eagerly(broken())
+        start_eagerly(broken(), asyncio.get_running_loop())
 
 
 async def test_a_coroutine_that_waits_goes_on_in_a_task_with_what_it_awaited() -> None:
@@ -37,7 +37,7 @@ async def test_a_coroutine_that_waits_goes_on_in_a_task_with_what_it_awaited() -
         await asyncio.sleep(0)  # a bare yield is handed over too
         steps.append("last")
 
-    task = start_eagerly(waits())
+    task = start_eagerly(waits(), asyncio.get_running_loop())
     assert task is not None and steps == ["first"]
     gate.set_result(7)
     await asyncio.wait_for(task, 5)
@@ -55,7 +55,7 @@ async def test_errors_and_cancellation_reach_the_coroutine_after_the_hand_off() 
             seen.append("caught")
             raise
 
-    task = start_eagerly(fails_later())
+    task = start_eagerly(fails_later(), asyncio.get_running_loop())
     assert task is not None
     gate.set_exception(ValueError("boom"))
     with pytest.raises(ValueError):
@@ -70,7 +70,7 @@ async def test_errors_and_cancellation_reach_the_coroutine_after_the_hand_off() 
         finally:
             seen.append("finally")
 
-    task = start_eagerly(cleans_up())
+    task = start_eagerly(cleans_up(), asyncio.get_running_loop())
     assert task is not None
     await asyncio.sleep(0)
     task.cancel()
@@ -78,3 +78,17 @@ async def test_errors_and_cancellation_reach_the_coroutine_after_the_hand_off() 
         await task
     assert seen == ["caught", "finally"]
     assert forever.cancelled()  # the awaited future was cancelled, as a task would do
+
+
+async def test_not_inline_safe_runs_in_a_task_where_task_bound_timeouts_work() -> None:
+    done: list[str] = []
+
+    async def uses_a_timeout() -> None:
+        async with asyncio.timeout(5):  # needs (and would cancel) the task it runs in
+            await asyncio.sleep(0)
+        done.append("ok")
+
+    task = start_eagerly(uses_a_timeout(), asyncio.get_running_loop(), inline_safe=False)
+    assert task is not None
+    await asyncio.wait_for(task, 5)
+    assert done == ["ok"]
