@@ -66,6 +66,22 @@ def _scan(value: Any, max_depth: int) -> tuple[int, bool, bool]:
     return keys, bad_int, huge_float
 
 
+def _flat_keys(value: Any) -> int:
+    """The key count of an object of in-range scalars (most requests), else -1 (scan it)."""
+    if type(value) is not dict:
+        return -1
+    for item in value.values():
+        kind = type(item)
+        if kind is str or item is None or kind is bool:
+            continue
+        if kind is int:
+            if not INT64_MIN <= item <= INT64_MAX:
+                return -1
+        elif kind is not float or abs(item) >= 2**63:
+            return -1
+    return len(value)
+
+
 def _path_of(value: Any, bad: Any) -> str:
     """The path of the first leaf for which `bad(leaf)` holds ("body" for the top level)."""
     stack: list[tuple[Any, str]] = [(value, "")]
@@ -96,7 +112,8 @@ def decode_object(data: bytes | str, *, max_depth: int = 64) -> dict[str, Any]:
         value = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise BadParams(f"invalid JSON: {_describe(exc)}") from None
-    keys, bad_int, huge_float = _scan(value, max_depth)
+    flat = _flat_keys(value)
+    keys, bad_int, huge_float = (flat, False, False) if flat >= 0 else _scan(value, max_depth)
     if bad_int or (huge_float and _check_integer_literals(_text(data))):
         path = _path_of(value, _out_of_range if bad_int else _huge)
         raise BadParams(f"{path}: integer outside the 64-bit signed range")
