@@ -265,6 +265,8 @@ class WireProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self._handing_off:
             self._leftover += data
+            if len(self._leftover) > self._limits.max_body_bytes:
+                self.close()  # a flood while an earlier answer is being worked out
             return
         if self._halted or self._closed:
             return
