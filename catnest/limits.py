@@ -48,8 +48,8 @@ class Limits(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     # Open connections from one client address on one port: a flood from one host cannot use
     # up file descriptors meant for everyone else. Bots keep a handful; load tests use more.
     max_connections_per_address: Positive = 1024
-    # Seconds a connection may take to send a complete request head, and may sit idle between
-    # requests: slow-loris connections are closed without holding a handler.
+    # Seconds a connection may take to send a complete request head; one idle between requests
+    # is closed after one to two of these: slow-loris connections never hold a handler.
     header_timeout_seconds: Positive = 15
     # Seconds a request body may take to arrive in full once its head is in.
     body_timeout_seconds: Positive = 60
