@@ -45,7 +45,6 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
@@ -53,6 +52,7 @@ import asyncpg  # type: ignore[import-untyped]
 
 from catnest.store.engine import Engine, Row, T, Txn, TxnFn
 from catnest.store.migrate import check_compatible, load_migrations, split_statements
+from catnest.store.writequeue import Job, WriteQueue, fail_all, settle
 
 log = logging.getLogger(__name__)
 
@@ -232,17 +232,6 @@ async def _keep_session(conn: Any) -> None:
     cursors on pooled connections."""
 
 
-@dataclass(slots=True)
-class _Job:
-    desc: str
-    fn: TxnFn[Any]
-    future: asyncio.Future[Any]
-    result: Any = None
-    error: BaseException | None = None
-    callbacks: list[Callable[[], None]] = field(default_factory=list)
-    waits: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-
-
 class _RolledBack(Exception):
     """The lone write of a batch failed: roll its transaction back (its error is kept)."""
 
@@ -273,7 +262,7 @@ class PostgresEngine(Engine):
         self.batches = 0  # write transactions committed, for tests and benchmarks
         self._pool: Any = None
         self._listeners: set[Any] = set()
-        self._queue: asyncio.Queue[_Job | None] = asyncio.Queue()
+        self._jobs = WriteQueue(MAX_BATCH)
         self._writer_task: asyncio.Task[None] | None = None
         # Code objects of read functions seen to run more than one statement (a bounded set).
         self._multi_statement_reads: set[object] = set()
@@ -347,7 +336,7 @@ class PostgresEngine(Engine):
             conn.terminate()
         self._listeners.clear()
         if self._writer_task is not None:
-            await self._queue.put(None)  # queued writes run first: callers were promised them
+            await self._jobs.stop()  # queued writes run first: callers were promised them
             await self._writer_task
             self._writer_task = None
         if self._pool is not None:
@@ -379,33 +368,18 @@ class PostgresEngine(Engine):
     async def write(self, desc: str, fn: TxnFn[T]) -> T:
         if self._writer_task is None:
             raise RuntimeError("engine not started")
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Job(desc, fn, future))
         # A caller that stops waiting does not stop the write: once queued it runs to its end,
         # callbacks included, so a cancelled request never leaves a commit without its events.
-        return await future
+        return await self._jobs.submit(asyncio.get_running_loop(), desc, fn)
 
     async def _write_loop(self) -> None:
-        stopping = False
-        while not stopping:
-            first = await self._queue.get()
-            if first is None:
-                break
-            batch = [first]
-            while len(batch) < MAX_BATCH and not self._queue.empty():
-                job = self._queue.get_nowait()
-                if job is None:
-                    stopping = True
-                    break
-                batch.append(job)
+        while (batch := await self._jobs.next_batch()) is not None:
             try:
                 await self._run_batch(batch)
             except Exception as exc:  # the batch could not commit: every caller hears why
-                for job in batch:
-                    if not job.future.done():
-                        job.future.set_exception(exc)
+                fail_all(batch, exc)
 
-    async def _run_batch(self, batch: list[_Job]) -> None:
+    async def _run_batch(self, batch: list[Job]) -> None:
         attempt = 1
         while True:
             try:
@@ -427,31 +401,9 @@ class PostgresEngine(Engine):
                 attempt += 1
                 await asyncio.sleep(delay)
         self.batches += 1
-        waits: list[Callable[[], Awaitable[None]]] = []
-        for job in batch:
-            if job.error is None:
-                for callback in job.callbacks:
-                    try:
-                        callback()
-                    except Exception:
-                        log.exception("after-commit callback of %s failed", job.desc)
-                # The same step registered by several writes of the batch (the shared hub's
-                # catch-up) runs once, after every callback.
-                waits.extend(w for w in job.waits if w not in waits)
-        for wait in waits:
-            try:
-                await wait()
-            except Exception:
-                log.exception("after-commit step of a batch of %d writes failed", len(batch))
-        for job in batch:
-            if job.future.done():  # the caller went away; the write stands
-                continue
-            if job.error is not None:
-                job.future.set_exception(job.error)
-            else:
-                job.future.set_result(job.result)
+        await settle(batch)
 
-    async def _attempt(self, batch: list[_Job]) -> None:
+    async def _attempt(self, batch: list[Job]) -> None:
         """Run every job of `batch` in one transaction and commit it; raise only to re-run."""
         try:
             async with self._pool.acquire() as conn, conn.transaction():
@@ -465,7 +417,7 @@ class PostgresEngine(Engine):
         except _RolledBack:
             pass
 
-    async def _run_job(self, conn: Any, job: _Job, *, savepoint: bool) -> None:
+    async def _run_job(self, conn: Any, job: Job, *, savepoint: bool) -> None:
         # A fresh handle per attempt: callbacks of a failed attempt are dropped.
         txn = PostgresTxn(conn)
         job.result, job.error, job.callbacks, job.waits = None, None, [], []

@@ -14,12 +14,12 @@ import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from catnest.store.engine import Engine, Row, T, Txn, TxnFn
 from catnest.store.migrate import check_compatible, load_migrations, split_statements
+from catnest.store.writequeue import Job, WriteQueue, fail_all, settle
 
 log = logging.getLogger(__name__)
 
@@ -61,17 +61,6 @@ class SQLiteTxn:
         self.waits.append(step)
 
 
-@dataclass(slots=True)
-class _Job:
-    desc: str
-    fn: TxnFn[Any]
-    future: asyncio.Future[Any]
-    result: Any = None
-    error: BaseException | None = None
-    callbacks: list[Callable[[], None]] = field(default_factory=list)
-    waits: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-
-
 def _connect(path: str, *, synchronous: str) -> sqlite3.Connection:
     # isolation_level=None: we issue BEGIN/COMMIT ourselves; check_same_thread=False because a
     # durable commit's fsync runs on a helper thread while the loop goes on.
@@ -96,7 +85,7 @@ class SQLiteEngine(Engine):
         self._synchronous = "FULL" if durability == "full" else "NORMAL"
         self._writer_conn: sqlite3.Connection | None = None
         self._reader_conn: sqlite3.Connection | None = None
-        self._queue: asyncio.Queue[_Job | None] = asyncio.Queue()
+        self._jobs = WriteQueue(_MAX_BATCH)
         self._writer_task: asyncio.Task[None] | None = None
         self._fsync_thread: ThreadPoolExecutor | None = None
         # PRAGMA data_version as read in the current loop iteration (see change_token).
@@ -140,7 +129,7 @@ class SQLiteEngine(Engine):
 
     async def close(self) -> None:
         if self._writer_task is not None:
-            await self._queue.put(None)
+            await self._jobs.stop()
             await self._writer_task
             self._writer_task = None
         if self._fsync_thread is not None:
@@ -176,26 +165,13 @@ class SQLiteEngine(Engine):
     async def write(self, desc: str, fn: TxnFn[T]) -> T:
         if self._writer_task is None or self._loop is None:
             raise RuntimeError("engine not started")
-        future: asyncio.Future[T] = self._loop.create_future()
-        self._queue.put_nowait(_Job(desc, fn, future))
-        return await future
+        return await self._jobs.submit(self._loop, desc, fn)
 
     async def _write_loop(self) -> None:
-        stopping = False
-        while not stopping:
-            first = await self._queue.get()
-            if first is None:
-                break
-            batch = [first]
-            while len(batch) < _MAX_BATCH and not self._queue.empty():
-                job = self._queue.get_nowait()
-                if job is None:
-                    stopping = True
-                    break
-                batch.append(job)
+        while (batch := await self._jobs.next_batch()) is not None:
             await self._run_batch(batch)
 
-    async def _run_batch(self, batch: list[_Job]) -> None:
+    async def _run_batch(self, batch: list[Job]) -> None:
         conn = self._writer_conn
         assert conn is not None
         conn.execute("BEGIN IMMEDIATE")
@@ -223,26 +199,7 @@ class SQLiteEngine(Engine):
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
             log.error("commit of %d transactions failed: %s", len(batch), exc)
-            for job in batch:
-                if not job.future.done():
-                    job.future.set_exception(exc)
+            fail_all(batch, exc)
             return
         self._token = None
-        for job in batch:
-            if job.error is None:
-                for callback in job.callbacks:
-                    try:
-                        callback()
-                    except Exception:
-                        log.exception("after-commit callback of %s failed", job.desc)
-                for wait in job.waits:
-                    try:
-                        await wait()
-                    except Exception:
-                        log.exception("after-commit step of %s failed", job.desc)
-            if job.future.done():  # the caller went away; the write stands
-                continue
-            if job.error is not None:
-                job.future.set_exception(job.error)
-            else:
-                job.future.set_result(job.result)
+        await settle(batch)
