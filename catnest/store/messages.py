@@ -101,9 +101,16 @@ async def get_message_by_nt_txn(txn: Txn, nt_msg_id: int) -> StoredMessage | Non
 
 
 async def history_txn(
-    txn: Txn, conv_id: int, *, anchor_seq: int | None, count: int, older: bool
+    txn: Txn,
+    conv_id: int,
+    *,
+    anchor_seq: int | None,
+    count: int,
+    older: bool,
+    with_recalled: bool = False,
 ) -> list[StoredMessage]:
-    """A page of a conversation's messages that are not recalled, oldest first.
+    """A page of a conversation's messages that are not recalled (all of them with
+    `with_recalled`), oldest first.
 
     No anchor: the latest `count` (with `older=False`, the earliest `count`). With an anchor,
     the anchor and the `count - 1` messages before it (`older`) or after it.
@@ -111,9 +118,10 @@ async def history_txn(
     if anchor_seq is None:
         anchor_seq = 2**62 if older else 0
     compare, order = ("<=", "DESC") if older else (">=", "ASC")
+    visible = "" if with_recalled else " AND msg.recalled_at IS NULL"
     rows = await txn.fetchall(
         f"SELECT {MESSAGE_COLUMNS} FROM messages msg{MESSAGE_JOINS}"
-        f" WHERE msg.conv_id = ? AND msg.seq {compare} ? AND msg.recalled_at IS NULL"
+        f" WHERE msg.conv_id = ? AND msg.seq {compare} ?{visible}"
         f" ORDER BY msg.seq {order} LIMIT ?",
         (conv_id, anchor_seq, count),
     )

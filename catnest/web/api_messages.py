@@ -73,17 +73,34 @@ async def _page(req: ApiRequest, uin: int, conv: Conversation | None) -> Any:
     # The world's pages include their anchor: ask for it, one more to know if there is more,
     # and drop it.
     wanted = count + 1 + (anchor is not None)
-    page = await chat.history(uin, conv, anchor=anchor, count=wanted, older=older)
+    page = await chat.history(
+        uin, conv, anchor=anchor, count=wanted, older=older, with_recalled=True
+    )
     page = [m for m in page if m.message_id != anchor]
     has_more = len(page) > count
     page = page[-count:] if older else page[:count]
-    reactions = await req.ctx.world.extras.reactions_on(uin, page)
+    shown = [m for m in page if m.recalled_at is None]
+    reactions = await req.ctx.world.extras.reactions_on(uin, shown)
     messages = []
     for m in page:
+        if m.recalled_at is not None:
+            messages.append(recalled_json(m))
+            continue
         obj = message_json(m, uin)
         obj["reactions"] = reactions_json(reactions.get(m.message_id, []))
         messages.append(obj)
     return {"messages": messages, "has_more": has_more}
+
+
+def recalled_json(message: StoredMessage) -> dict[str, Any]:
+    """Where a recalled message was: who sent it, who recalled it and when; never what it
+    said (as QQ shows it)."""
+    return {
+        "message_id": message.message_id,
+        "user_id": message.sender_uin,
+        "time": message.time,
+        "recalled": {"operator_id": message.recalled_by, "time": message.recalled_at},
+    }
 
 
 def reactions_json(summary: list[tuple[str, int, bool]]) -> list[dict[str, Any]]:

@@ -301,8 +301,13 @@ class Chat:
         anchor: int | None,
         count: int,
         older: bool,
+        with_recalled: bool = False,
     ) -> list[StoredMessage]:
-        """A page of `conv`, oldest first; `anchor` is a message_id included in the page."""
+        """A page of `conv`, oldest first; `anchor` is a message_id included in the page.
+
+        Recalled messages are left out, as bots see history; `with_recalled` keeps them (a
+        user's page shows where one was, never what it said: callers must not show content).
+        """
         if conv is None:
             return []
         anchor_seq: int | None = None
@@ -313,7 +318,12 @@ class Chat:
             anchor_seq = target.seq
         return await self._engine.read(
             lambda txn: msg_sql.history_txn(
-                txn, conv.conv_id, anchor_seq=anchor_seq, count=count, older=older
+                txn,
+                conv.conv_id,
+                anchor_seq=anchor_seq,
+                count=count,
+                older=older,
+                with_recalled=with_recalled,
             )
         )
 

@@ -225,6 +225,24 @@ async def test_get_message_recall_and_reactions(web: Web, echo_bot: EchoBot) -> 
     other = await send(web, group(DAVE, LOUNGE), "moderate me")
     await web.ok("DELETE", message(ALICE, other["message_id"]), status=204)
     await web.fails("GET", message(ALICE, other["message_id"]), status=404)
+    # History pages keep where recalled messages were (who, who recalled, when), never what
+    # they said; paging may start from one.
+    page = await web.ok("GET", group(CAROL, LOUNGE) + "?count=3")
+    assert [m.get("recalled") is not None for m in page["messages"]] == [False, True, True]
+    _, mine, theirs = page["messages"]
+    assert mine["message_id"] == mid and mine["user_id"] == DAVE
+    assert mine["recalled"]["operator_id"] == DAVE
+    assert theirs["message_id"] == other["message_id"]
+    assert theirs["recalled"]["operator_id"] == ALICE
+    assert set(theirs) == {"message_id", "user_id", "time", "recalled"}
+    assert "moderate me" not in str(page)
+    older = await web.ok("GET", group(CAROL, LOUNGE) + f"?count=50&anchor={mid}")
+    assert older["messages"] and all(m["message_id"] < mid for m in older["messages"])
+    # Bots never see them in history.
+    chat = web.app.world.chat
+    lounge = await chat.group_conv(BOT, LOUNGE)
+    bot_view = await chat.history(BOT, lounge, anchor=None, count=50, older=True)
+    assert mid not in [m.message_id for m in bot_view]
 
 
 async def test_poke(web: Web, echo_bot: EchoBot) -> None:

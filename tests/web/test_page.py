@@ -314,6 +314,12 @@ async def test_chat_with_a_bot(start_server: StartServer, open_page: OpenPage) -
         await bot.wait_for(
             lambda e: e.get("notice_type") == "friend_recall" and str(e["message_id"]) == ping_id
         )
+        # After a reload the notice is still where the message was, from the history page.
+        await page.reload()
+        await page.get_by_test_id(f"conversation-private-{BOT}").click()
+        await expect(notice).to_have_text("You recalled a message")
+        await expect(bubble(page, "are you still there?")).to_be_visible()
+        await expect(bubble(page, "ping")).to_have_count(0)
 
 
 async def test_history_scrolls_back(start_server: StartServer, open_page: OpenPage) -> None:

@@ -200,12 +200,7 @@ function onMessage(event) {
 function onRecall(event) {
   const item = state.messages.get(event.message_id);
   if (item) {
-    const conv = state.current;
-    const sender = item.obj.user_id;
-    let text;
-    if (event.operator === sender) text = `${nameIn(conv, sender)} recalled a message`;
-    else text = `${nameIn(conv, event.operator)} recalled a message from ${nameIn(conv, sender)}`;
-    const notice = el("div", { class: "system recalled", "data-testid": "recalled-notice", "data-message-id": event.message_id }, text);
+    const notice = recalledNotice(state.current, item.obj.user_id, event.operator, event.message_id);
     item.node.replaceWith(notice);
     state.messages.delete(event.message_id);
   }

@@ -117,6 +117,12 @@ async function loadPage(seq, anchor) {
   const fresh = [];
   for (const obj of page.messages) {
     if (state.messages.has(obj.message_id)) continue;
+    if (obj.recalled) {
+      if (list.querySelector(`.recalled[data-message-id="${obj.message_id}"]`)) continue;
+      fragment.append(recalledNotice(conv, obj.user_id, obj.recalled.operator_id, obj.message_id));
+      if (state.newestShown === null || obj.message_id > state.newestShown) state.newestShown = obj.message_id;
+      continue;
+    }
     fresh.push(obj);
     fragment.append(renderMessage(obj));
   }
@@ -161,6 +167,14 @@ function setReactions(messageId, reactions) {
   item.reactions = new Map(reactions.filter((r) => r.count > 0).map((r) => [String(r.emoji_id), r.count]));
   for (const r of reactions) if (r.mine) state.myReactions.add(`${messageId}:${r.emoji_id}`);
   renderReactions(item);
+}
+
+/** The grey line standing where a recalled message was (its content is never shown). */
+function recalledNotice(conv, sender, operator, messageId) {
+  let text;
+  if (operator === null || operator === sender) text = `${nameIn(conv, sender)} recalled a message`;
+  else text = `${nameIn(conv, operator)} recalled a message from ${nameIn(conv, sender)}`;
+  return el("div", { class: "system recalled", "data-testid": "recalled-notice", "data-message-id": messageId }, text);
 }
 
 const readTimers = new Map(); // conversation key -> pending read mark
