@@ -184,9 +184,12 @@ class HttpApiServer:
     # --- connections aiohttp serves (handed over by the wire protocol) -------------------------
 
     async def _handle(self, request: BaseRequest) -> web.StreamResponse:
+        raw_path = request.raw_path.partition("?")[0]
+        if not raw_path.startswith("/"):  # absolute form (`GET http://host/x`)
+            raw_path = request.rel_url.raw_path
         head = RequestHead(
             method=request.method,
-            path=request.raw_path.partition("?")[0],
+            path=raw_path,
             query=parse_query(request.query_string),
             origin=request.headers.get("Origin"),
             authorization=request.headers.get("Authorization"),

@@ -43,8 +43,13 @@ log = logging.getLogger(__name__)
 # aiohttp's limits for one line of the head; and for the whole head, a generous multiple.
 MAX_LINE_BYTES = 8190
 MAX_HEAD_BYTES = 65536
-# Requests parsed ahead of their answers before reading pauses.
+# Requests parsed ahead of their answers before reading pauses (checked between reads: one read
+# of tiny pipelined requests may queue more).
 MAX_PIPELINED = 32
+# Unanswered requests one connection may have at all; more in one read close it.
+MAX_QUEUED = 256
+# How long a connection closed after a refusal drains the client's unread bytes.
+_LINGER_SECONDS = 2.0
 
 _STATUS_LINES: dict[tuple[int, str], bytes] = {}
 _FIELDS = frozenset(
@@ -204,6 +209,9 @@ class WireProtocol(asyncio.Protocol):
         self._handing_off = False
         self._leftover = bytearray()  # bytes after a handed-over request, for aiohttp
         self._closed = False
+        self._eof = False  # the client sent everything it will (a half-close)
+        self._lingering = False  # answered and closing: unread bytes are drained, not refused
+        self._continue_due = False  # the current request asked for 100 Continue, not yet sent
         # Timeouts without a clock read or a timer per request (both showed in profiles): a
         # watchdog wakes every header timeout and closes the connection if no request head
         # was completed since its last round while nothing was being answered; a body timer is
@@ -245,6 +253,15 @@ class WireProtocol(asyncio.Protocol):
             self._closed = True
             self._transport.close()
 
+    def eof_received(self) -> bool:
+        # A client may half-close after its last request: answer what it sent, then close.
+        self._eof = True
+        if self._lingering:
+            self.close()
+            return False
+        self._pump()
+        return not self._closed
+
     def pause_writing(self) -> None:
         self._write_paused = True
 
@@ -270,6 +287,8 @@ class WireProtocol(asyncio.Protocol):
             return
         if self._halted or self._closed:
             return
+        if self._lingering:
+            return  # the rest of a refused body, drained so the answer is not lost to a reset
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:
@@ -296,6 +315,7 @@ class WireProtocol(asyncio.Protocol):
         self._head_too_large = False
         self._body_bytes = 0
         self._ignore_body = False
+        self._continue_due = False
 
     def on_url(self, url: bytes) -> None:
         self._url.append(url)
@@ -335,20 +355,36 @@ class WireProtocol(asyncio.Protocol):
             request.keep_alive = False
             self._ignore_body = True
             return
-        if self._api.wants_aiohttp(head, bool(parser.should_upgrade())):
-            request.raw_head = _raw_head(parser.get_method(), url, request.version, self._headers)
-            self._ignore_body = True
+        method = parser.get_method()
+        if method == b"CONNECT":
+            self._halt(request, _plain_reply(405, "CONNECT is not supported"))
             return
         request.cors, request.reply = self._api.head_refusal(head)
+        expects_continue = fields.get(b"expect", b"").lower() == b"100-continue"
         if request.reply is not None:
+            if parser.should_upgrade() or expects_continue:
+                # No body will follow an upgrade we refuse or a 100 Continue we never send: answer
+                # now and close, rather than wait for bytes that are not coming.
+                self._halt(request, request.reply)
+                return
             self._ignore_body = True  # refused on its head: the body is never looked at
             return
+        if self._api.wants_aiohttp(head, bool(parser.should_upgrade())):
+            # Accepted on its head; aiohttp serves it (and refuses nothing more than we would).
+            request.raw_head = _raw_head(method, url, request.version, self._headers)
         declared = _content_length(fields.get(b"content-length"))
         if declared is not None and declared > self._limits.max_body_bytes:
             self._halt(request, self._api.body_too_large(request.cors))
             return
-        if fields.get(b"expect", b"").lower() == b"100-continue" and self._idle():
-            assert self._transport is not None
+        if expects_continue and request.version == "1.1":  # HTTP/1.0 clients never wait for it
+            self._continue_due = True
+            self._send_continue()
+
+    def _send_continue(self) -> None:
+        # Only when every earlier answer is out: a 100 between two answers would be read as
+        # the status of the earlier request.
+        if self._continue_due and self._idle() and self._transport is not None:
+            self._continue_due = False
             self._transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def on_body(self, body: bytes) -> None:
@@ -369,9 +405,18 @@ class WireProtocol(asyncio.Protocol):
         self._current = None
         request.body = b"".join(request.chunks)
         request.chunks = []
+        self._continue_due = False
         self._waiting.append(request)
         if request.raw_head is not None:
+            if not self._parser.should_upgrade():
+                # llhttp consumed the body: aiohttp gets it back, framed by its length. (An
+                # upgrade's bytes after the head were not parsed: they follow it unchanged.)
+                request.raw_head = _reframed(request.raw_head, request.body)
             self._handing_off = True  # what follows is aiohttp's
+        elif len(self._waiting) > MAX_QUEUED:
+            # One read can hold thousands of tiny pipelined requests; past this many unanswered
+            # ones the rest are refused and the connection closes, so memory stays bounded.
+            self._halt_with(503, f"more than {MAX_QUEUED} pipelined requests")
         elif len(self._waiting) >= MAX_PIPELINED and not self._read_paused:
             assert self._transport is not None
             self._read_paused = True
@@ -424,6 +469,11 @@ class WireProtocol(asyncio.Protocol):
                 return
         if self._closed:
             return
+        if self._idle():
+            self._send_continue()
+            if self._eof:  # the client is done sending and everything is answered
+                self.close()
+                return
         if self._read_paused and not self._halted and len(self._waiting) < MAX_PIPELINED // 2:
             assert self._transport is not None
             self._read_paused = False
@@ -465,9 +515,25 @@ class WireProtocol(asyncio.Protocol):
             parts.append(reply.body)
         transport.write(b"".join(parts))
         if not keep_alive:
-            self._closed = True
             self._stop_timers()
-            transport.close()
+            if self._halted and not self._eof:
+                self._linger(transport)
+            else:
+                self._closed = True
+                transport.close()
+
+    def _linger(self, transport: asyncio.Transport) -> None:
+        """Close after a refusal that left request bytes unread: closing a socket with unread
+        input sends a reset, which can destroy the answer before the client reads it. So send
+        our FIN, drain what still comes for a moment, then close."""
+        self._lingering = True
+        self._waiting.clear()
+        if transport.can_write_eof():
+            transport.write_eof()
+        if self._read_paused:
+            self._read_paused = False
+            transport.resume_reading()
+        self._loop.call_later(_LINGER_SECONDS, self.close)
 
     # --- handing over to aiohttp ---------------------------------------------------------------
 
@@ -554,6 +620,18 @@ def _raw_head(method: bytes, url: bytes, version: str, headers: list[tuple[bytes
     lines.extend(b"%s: %s\r\n" % (name, value) for name, value in headers)
     lines.append(b"\r\n")
     return b"".join(lines)
+
+
+def _reframed(raw_head: bytes, body: bytes) -> bytes:
+    """`raw_head` with its framing headers replaced by the length of `body`, then the body."""
+    lines = raw_head.split(b"\r\n")
+    kept = [
+        line
+        for line in lines[1:-2]
+        if line.split(b":", 1)[0].strip().lower() not in (b"content-length", b"transfer-encoding")
+    ]
+    framing = [b"Content-Length: %d" % len(body)] if body else []
+    return b"\r\n".join([lines[0], *kept, *framing, b"", b""]) + body
 
 
 def _status_line(version: str, status: int) -> bytes:
