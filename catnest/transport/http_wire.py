@@ -43,11 +43,10 @@ log = logging.getLogger(__name__)
 # aiohttp's limits for one line of the head; and for the whole head, a generous multiple.
 MAX_LINE_BYTES = 8190
 MAX_HEAD_BYTES = 65536
-# Requests parsed ahead of their answers before reading pauses (checked between reads: one read
-# of tiny pipelined requests may queue more).
+# Requests parsed ahead of their answers; then parsing and reading pause until half are answered.
 MAX_PIPELINED = 32
-# Unanswered requests one connection may have at all; more in one read close it.
-MAX_QUEUED = 256
+# llhttp is fed this much at a time, so parsing can stop between requests of one read.
+_SLICE_BYTES = 4096
 # How long a connection closed after a refusal drains the client's unread bytes.
 _LINGER_SECONDS = 2.0
 
@@ -60,6 +59,7 @@ _FIELDS = frozenset(
         b"content-length",
         b"expect",
         b"transfer-encoding",
+        b"upgrade",
     ]
 )
 _JSON_HEAD = b"Content-Type: application/json\r\nContent-Length: %d\r\n"
@@ -208,6 +208,7 @@ class WireProtocol(asyncio.Protocol):
         self._halted = False  # nothing more is read from this connection
         self._handing_off = False
         self._leftover = bytearray()  # bytes after a handed-over request, for aiohttp
+        self._unparsed = bytearray()  # read but not parsed yet: too many requests were waiting
         self._closed = False
         self._eof = False  # the client sent everything it will (a half-close)
         self._lingering = False  # answered and closing: unread bytes are drained, not refused
@@ -289,20 +290,57 @@ class WireProtocol(asyncio.Protocol):
             return
         if self._lingering:
             return  # the rest of a refused body, drained so the answer is not lost to a reset
-        try:
-            self._parser.feed_data(data)
-        except httptools.HttpParserUpgrade as upgrade:
-            self._leftover += data[upgrade.args[0] :]
-        except httptools.HttpParserError as exc:
-            if not self._handing_off and not self._halted:
-                self._malformed(str(exc) or type(exc).__name__)
+        if self._unparsed:
+            self._unparsed += data  # reading resumes only once the queue drained, rarely here
+        else:
+            self._feed(data)
+        self._watch_body()
+        self._pump()
+
+    def _feed(self, data: bytes) -> None:
+        """Parse `data` a slice at a time, stopping while MAX_PIPELINED requests wait: one read
+        can hold thousands of tiny pipelined requests, and only a few are parsed ahead."""
+        view = memoryview(data)
+        offset = 0
+        while offset < len(view):
+            if len(self._waiting) >= MAX_PIPELINED:
+                self._unparsed = bytearray(view[offset:])
+                self._pause_reading()
+                return
+            piece = view[offset : offset + _SLICE_BYTES]
+            offset += len(piece)
+            try:
+                self._parser.feed_data(piece)
+            except httptools.HttpParserUpgrade as upgrade:
+                rest = bytes(piece[upgrade.args[0] :]) + bytes(view[offset:])
+                if self._handing_off:
+                    self._leftover += rest
+                    return
+                # An upgrade we do not take (h2c, say): the request is answered as plain HTTP
+                # and parsing goes on after it with a fresh parser.
+                self._parser = httptools.HttpRequestParser(self)
+                view, offset = memoryview(rest), 0
+            except httptools.HttpParserError as exc:
+                if not self._handing_off and not self._halted:
+                    self._malformed(str(exc) or type(exc).__name__)
+                return
+            if self._handing_off or self._halted or self._closed:
+                if self._handing_off:
+                    self._leftover += view[offset:]
+                return
+
+    def _pause_reading(self) -> None:
+        if self._transport is not None and not self._read_paused:
+            self._read_paused = True
+            self._transport.pause_reading()
+
+    def _watch_body(self) -> None:
         request = self._current
         if request is not None and request.head is not None and self._body_timer is None:
             # A head whose body is still on its way: it has body_timeout_seconds to arrive.
             self._body_timer = self._loop.call_later(
                 self._limits.body_timeout_seconds, self._body_too_slow, request
             )
-        self._pump()
 
     def on_message_begin(self) -> None:
         if self._handing_off or self._halted:
@@ -369,7 +407,9 @@ class WireProtocol(asyncio.Protocol):
                 return
             self._ignore_body = True  # refused on its head: the body is never looked at
             return
-        if self._api.wants_aiohttp(head, bool(parser.should_upgrade())):
+        # Only a WebSocket upgrade is taken up; any other (h2c) is answered as plain HTTP/1.1.
+        websocket = fields.get(b"upgrade", b"").lower() == b"websocket"
+        if self._api.wants_aiohttp(head, websocket and bool(parser.should_upgrade())):
             # Accepted on its head; aiohttp serves it (and refuses nothing more than we would).
             request.raw_head = _raw_head(method, url, request.version, self._headers)
         declared = _content_length(fields.get(b"content-length"))
@@ -413,14 +453,6 @@ class WireProtocol(asyncio.Protocol):
                 # upgrade's bytes after the head were not parsed: they follow it unchanged.)
                 request.raw_head = _reframed(request.raw_head, request.body)
             self._handing_off = True  # what follows is aiohttp's
-        elif len(self._waiting) > MAX_QUEUED:
-            # One read can hold thousands of tiny pipelined requests; past this many unanswered
-            # ones the rest are refused and the connection closes, so memory stays bounded.
-            self._halt_with(503, f"more than {MAX_QUEUED} pipelined requests")
-        elif len(self._waiting) >= MAX_PIPELINED and not self._read_paused:
-            assert self._transport is not None
-            self._read_paused = True
-            self._transport.pause_reading()
 
     def _halt(self, request: _Request, reply: Reply) -> None:
         """Answer `request` with `reply` once earlier ones are answered, then close: nothing
@@ -450,12 +482,12 @@ class WireProtocol(asyncio.Protocol):
     def _pump(self) -> None:
         while self._waiting and not self._busy and not self._write_paused and not self._closed:
             request = self._waiting.popleft()
+            if request.reply is not None:  # settled here, even one that would go to aiohttp
+                self._send(request, request.reply)
+                continue
             if request.raw_head is not None:
                 self._hand_off(request)
                 return
-            if request.reply is not None:
-                self._send(request, request.reply)
-                continue
             try:
                 serving = self._serve(request)
                 task = start_eagerly(serving, self._loop, inline_safe=self._api.inline_safe)
@@ -469,15 +501,21 @@ class WireProtocol(asyncio.Protocol):
                 return
         if self._closed:
             return
+        if len(self._waiting) < MAX_PIPELINED // 2 and not self._halted:
+            if self._unparsed:
+                data, self._unparsed = bytes(self._unparsed), bytearray()
+                self._feed(data)
+                self._watch_body()
+                if self._waiting and not self._busy:
+                    self._loop.call_soon(self._pump)  # answer those before parsing more
+                    return
+            if self._read_paused and not self._unparsed and self._transport is not None:
+                self._read_paused = False
+                self._transport.resume_reading()
         if self._idle():
             self._send_continue()
-            if self._eof:  # the client is done sending and everything is answered
+            if self._eof and not self._unparsed:  # the client is done, everything answered
                 self.close()
-                return
-        if self._read_paused and not self._halted and len(self._waiting) < MAX_PIPELINED // 2:
-            assert self._transport is not None
-            self._read_paused = False
-            self._transport.resume_reading()
 
     async def _serve(self, request: _Request) -> None:
         assert request.head is not None

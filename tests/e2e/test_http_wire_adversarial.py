@@ -2,7 +2,8 @@
 (catnest/transport/http_wire.py): split, pipelined, refused, malformed and oversized requests,
 hand-overs to aiohttp, half-closed and non-reading clients, and a stop with requests in flight.
 
-Probes that expose a bug are kept, marked `xfail(strict=True)` with the bug in their reason.
+Every probe that found a bug in review (h2c upgrades, 100-continue, lingering close, half-close,
+hand-over framing, pipelining bounds) stays here as a regression test.
 """
 
 from __future__ import annotations
@@ -309,14 +310,6 @@ async def test_websocket_upgrade_with_a_body(start_server: StartServer) -> None:
     await _close(writer)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "a non-WebSocket upgrade (Upgrade: h2c, as `curl --http2 http://...` sends) is handed "
-        "to aiohttp, which answers it but then treats the connection as upgraded: the next "
-        "request on it is never answered"
-    ),
-)
 async def test_an_h2c_upgrade_request_is_answered_and_the_connection_goes_on(
     start_server: StartServer,
 ) -> None:
@@ -616,19 +609,12 @@ async def test_a_client_that_never_reads_is_paused_and_others_are_served(
     listener = server.app.http_servers[0]._listener
     assert listener is not None
     queued = max((len(c._waiting) for c in listener.connections), default=0)
-    # docs/limits.md: past 256 unanswered requests the connection is closed.
-    assert queued <= 257, f"{queued} requests parsed ahead ({sent} bytes accepted)"
+    # docs/limits.md: parsing pauses at 32 unanswered requests (one 4 KiB slice may add a few
+    # dozen tiny ones).
+    assert queued <= 160, f"{queued} requests parsed ahead ({sent} bytes accepted)"
     writer.transport.abort()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "a client that pipelines 1000 small requests in one write and reads every answer gets "
-        "257 answers, then 503 'more than 256 pipelined requests' and a close "
-        "(on_message_complete: len(self._waiting) > MAX_QUEUED counts requests of one read)"
-    ),
-)
 async def test_a_reading_client_may_pipeline_a_thousand_requests_in_one_write(
     server: Running,
 ) -> None:
@@ -643,14 +629,6 @@ async def test_a_reading_client_may_pipeline_a_thousand_requests_in_one_write(
     await _close(writer)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "GET /_events declaring a body over max_body_bytes is handed to aiohttp (SSE starts) "
-        "instead of 413: on_headers_complete sets raw_head before the size check, and _pump "
-        "hands off a request with raw_head before looking at its reply"
-    ),
-)
 async def test_sse_request_declaring_a_too_large_body_is_413(start_server: StartServer) -> None:
     running = await start_server(limits={"max_body_bytes": 1024})
     reader, writer = await _connect(running)
