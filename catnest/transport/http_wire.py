@@ -300,6 +300,11 @@ class WireProtocol(asyncio.Protocol):
     def _feed(self, data: bytes) -> None:
         """Parse `data` a slice at a time, stopping while MAX_PIPELINED requests wait: one read
         can hold thousands of tiny pipelined requests, and only a few are parsed ahead."""
+        if len(data) <= _SLICE_BYTES and len(self._waiting) < MAX_PIPELINED:
+            rest = self._feed_piece(data)  # the usual read: one request, or a few
+            if rest is not None:
+                self._feed(rest)
+            return
         view = memoryview(data)
         offset = 0
         while offset < len(view):
@@ -307,27 +312,34 @@ class WireProtocol(asyncio.Protocol):
                 self._unparsed = bytearray(view[offset:])
                 self._pause_reading()
                 return
-            piece = view[offset : offset + _SLICE_BYTES]
+            piece = bytes(view[offset : offset + _SLICE_BYTES])
             offset += len(piece)
-            try:
-                self._parser.feed_data(piece)
-            except httptools.HttpParserUpgrade as upgrade:
-                rest = bytes(piece[upgrade.args[0] :]) + bytes(view[offset:])
-                if self._handing_off:
-                    self._leftover += rest
-                    return
-                # An upgrade we do not take (h2c, say): the request is answered as plain HTTP
-                # and parsing goes on after it with a fresh parser.
-                self._parser = httptools.HttpRequestParser(self)
-                view, offset = memoryview(rest), 0
-            except httptools.HttpParserError as exc:
-                if not self._handing_off and not self._halted:
-                    self._malformed(str(exc) or type(exc).__name__)
+            rest = self._feed_piece(piece)
+            if rest is not None:
+                self._feed(rest + bytes(view[offset:]))
                 return
             if self._handing_off or self._halted or self._closed:
                 if self._handing_off:
                     self._leftover += view[offset:]
                 return
+
+    def _feed_piece(self, piece: bytes) -> bytes | None:
+        """Feed llhttp; the bytes after an upgrade it stopped at, if it must go on parsing."""
+        try:
+            self._parser.feed_data(piece)
+        except httptools.HttpParserUpgrade as upgrade:
+            rest = piece[upgrade.args[0] :]
+            if self._handing_off:
+                self._leftover += rest
+                return None
+            # An upgrade we do not take (h2c, say): the request is answered as plain HTTP and
+            # parsing goes on after it with a fresh parser.
+            self._parser = httptools.HttpRequestParser(self)
+            return rest or None
+        except httptools.HttpParserError as exc:
+            if not self._handing_off and not self._halted:
+                self._malformed(str(exc) or type(exc).__name__)
+        return None
 
     def _pause_reading(self) -> None:
         if self._transport is not None and not self._read_paused:
@@ -512,7 +524,7 @@ class WireProtocol(asyncio.Protocol):
             if self._read_paused and not self._unparsed and self._transport is not None:
                 self._read_paused = False
                 self._transport.resume_reading()
-        if self._idle():
+        if (self._continue_due or self._eof) and self._idle():
             self._send_continue()
             if self._eof and not self._unparsed:  # the client is done, everything answered
                 self.close()
