@@ -63,6 +63,7 @@ _FIELDS = frozenset(
     ]
 )
 _JSON_HEAD = b"Content-Type: application/json\r\nContent-Length: %d\r\n"
+_OK_HEAD = b"HTTP/1.1 200 OK\r\n" + _JSON_HEAD + b"\r\n"
 
 
 class RequestHead:
@@ -398,14 +399,14 @@ class WireProtocol(asyncio.Protocol):
         request.keep_alive = bool(parser.should_keep_alive())
         url = b"".join(self._url)
         fields = self._fields
-        head = _head(parser.get_method(), url, fields, self._address)
+        method = parser.get_method()
+        head = _head(method, url, fields, self._address)
         request.head = head
         if self._head_too_large or len(url) > MAX_LINE_BYTES:
             request.reply = _plain_reply(431, "request head too large")
             request.keep_alive = False
             self._ignore_body = True
             return
-        method = parser.get_method()
         if method == b"CONNECT":
             self._halt(request, _plain_reply(405, "CONNECT is not supported"))
             return
@@ -545,6 +546,17 @@ class WireProtocol(asyncio.Protocol):
     def _send(self, request: _Request, reply: Reply) -> None:
         transport = self._transport
         if transport is None or self._closed:
+            return
+        if (
+            reply.status == 200
+            and not reply.headers
+            and request.keep_alive
+            and request.version == "1.1"
+            and request.head is not None
+            and request.head.method != "HEAD"
+        ):
+            # The common answer, in one piece.
+            transport.write(_OK_HEAD % len(reply.body) + reply.body)
             return
         keep_alive = request.keep_alive and reply.headers.get("Connection") != "close"
         parts = [_status_line(request.version, reply.status)]
