@@ -11,6 +11,7 @@ import os
 import orjson
 
 from tests.conftest import BOT, Running, StartServer
+from tests.e2e.rawhttp import read_response as _response
 
 WAIT = 10.0
 
@@ -18,23 +19,6 @@ WAIT = 10.0
 async def _connect(running: Running) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     port = int(running.url.rsplit(":", 1)[1])
     return await asyncio.open_connection("127.0.0.1", port)
-
-
-async def _response(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], bytes]:
-    """One response: status, headers (lower-case names) and the body (by Content-Length)."""
-    status_line = await asyncio.wait_for(reader.readline(), WAIT)
-    assert status_line.startswith(b"HTTP/1."), status_line
-    status = int(status_line.split()[1])
-    headers: dict[str, str] = {}
-    while True:
-        line = await asyncio.wait_for(reader.readline(), WAIT)
-        if line in (b"\r\n", b""):
-            break
-        name, _, value = line.decode("latin-1").partition(":")
-        headers[name.strip().lower()] = value.strip()
-    length = int(headers.get("content-length", "0"))
-    body = await asyncio.wait_for(reader.readexactly(length), WAIT) if length else b""
-    return status, headers, body
 
 
 def _post(action: str, body: bytes, extra: str = "") -> bytes:

@@ -21,6 +21,7 @@ import orjson
 import pytest
 
 from tests.conftest import ALICE, BOT, Running, StartServer, stop
+from tests.e2e.rawhttp import read_response as _response
 
 WAIT = 5.0
 SHORT = 1.5
@@ -51,27 +52,6 @@ async def _close(writer: asyncio.StreamWriter) -> None:
     writer.close()
     with contextlib.suppress(ConnectionError, OSError):
         await writer.wait_closed()
-
-
-async def _response(
-    reader: asyncio.StreamReader, wait: float = WAIT
-) -> tuple[int, dict[str, str], bytes]:
-    """One response: status, headers (lower-case names), body (by Content-Length)."""
-    status_line = await asyncio.wait_for(reader.readline(), wait)
-    if not status_line:
-        raise EOFError("the server closed the connection instead of answering")
-    assert status_line.startswith(b"HTTP/1."), status_line
-    status = int(status_line.split()[1])
-    headers: dict[str, str] = {}
-    while True:
-        line = await asyncio.wait_for(reader.readline(), wait)
-        if line in (b"\r\n", b""):
-            break
-        name, _, value = line.decode("latin-1").partition(":")
-        headers[name.strip().lower()] = value.strip()
-    length = int(headers.get("content-length", "0"))
-    body = await asyncio.wait_for(reader.readexactly(length), wait) if length else b""
-    return status, headers, body
 
 
 async def _json(reader: asyncio.StreamReader, wait: float = WAIT) -> tuple[int, Any]:
