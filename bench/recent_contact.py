@@ -103,10 +103,11 @@ async def _bulk(engine: Engine, chunk: list[BulkMessage]) -> BulkSummary:
 
 async def _social_graph(world: World) -> list[Conv]:
     """Friends with private chats, and groups with the bot as a member: 30 conversations."""
-    social = world.social
     for uin in FRIENDS:
-        await social.create_account(uin, f"Friend {uin - 20000}")
-        await social.make_friends(BOT, uin, remark_a=f"remark {uin - 20000}" if uin % 2 else "")
+        await world.accounts.create_account(uin, f"Friend {uin - 20000}")
+        await world.friends.make_friends(
+            BOT, uin, remark_a=f"remark {uin - 20000}" if uin % 2 else ""
+        )
     convs: list[Conv] = []
     for uin in FRIENDS:
         conv = await _open_private(world.engine, uin)
@@ -114,8 +115,8 @@ async def _social_graph(world: World) -> list[Conv]:
     for n, group_id in enumerate(GROUPS):
         owner, *members = [FRIENDS[(n + k) % len(FRIENDS)] for k in range(GROUP_SIZE)]
         extra = [(BOT, "admin", "Bot"), *((m, "member", f"card {m}") for m in members)]
-        await social.create_group(group_id, f"Bench group {n + 1}", owner, extra)
-        conv = await world.chat.group_conv(BOT, group_id)
+        await world.groups.create_group(group_id, f"Bench group {n + 1}", owner, extra)
+        conv = await world.conversations.group_conv(BOT, group_id)
         convs.append(Conv(conv.conv_id, (BOT, owner, *members)))
     return convs
 

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from catnest.actions import load_all
-from catnest.actions.context import ActionCaches, ActionContext, Identity, MessageFormat
+from catnest.actions.context import ActionContext, Identity, MessageFormat, Spacing
 from catnest.config import BotConfig, Config
+from catnest.serving.listener import Connections
 from catnest.store.engine import Engine
 from catnest.store.sqlite import SQLiteEngine
 from catnest.transport.events import BotEvents
@@ -71,9 +72,11 @@ class App:
         self.hub: Hub = SharedHub(self.engine) if self.engine.dialect == "postgres" else Hub()
         self.world = World(self.engine, self.hub)
         self.registry = load_all()
-        self.caches = ActionCaches()
-        # One limiter for every listener: a credential's budget is shared across transports.
+        self.spacing = Spacing()
+        # One limiter for every listener: a client's budget is shared across transports.
         self.limiter = RateLimiter(self.config.limits)
+        # One cap on open connections for every port of the process (serving/listener.py).
+        self.connections = Connections.for_process(self.config.limits)
         self.identity = Identity(
             app_name=self.config.identity.app_name,
             app_version=self.config.identity.app_version,
@@ -95,12 +98,12 @@ class App:
             # Follow shared events from here: what seeding wrote had no listener yet.
             if isinstance(self.hub, SharedHub):
                 await self.hub.start()
-            for bot in self.config.bots:
-                self._build_adapters(bot)
+            for index, bot in enumerate(self.config.bots):
+                self._build_adapters(index, bot)
             for adapter in self.adapters:
                 await adapter.start()
             if self.config.web.enabled:
-                self.web = WebServer(self.config, self.world, self.traffic)
+                self.web = WebServer(self.config, self.world, self.traffic, self.connections)
                 await self.web.start()
         except BaseException:
             await self.stop()
@@ -113,23 +116,24 @@ class App:
             message_format=fmt,
             identity=self.identity,
             limits=self.config.limits,
-            caches=self.caches,
+            spacing=self.spacing,
             traffic=self.traffic,
         )
 
-    def _build_adapters(self, bot: BotConfig) -> None:
+    def _build_adapters(self, index: int, bot: BotConfig) -> None:
         events = self.bot_events.get(bot.uin)
         if events is None:
             events = self.bot_events[bot.uin] = BotEvents(self.world.hub, bot.uin, self.traffic)
         limits, registry = self.config.limits, self.registry
-        for http in bot.http:
+        shared = (limits, events, self.limiter, self.connections)
+        for j, http in enumerate(bot.http):
             ctx = self._context(bot, http.message_post_format)
-            self.http_servers.append(
-                HttpApiServer(http, ctx, registry, limits, events, self.limiter)
-            )
-        for ws in bot.ws:
+            where = f"bots[{index}].http[{j}]"
+            self.http_servers.append(HttpApiServer(http, ctx, registry, *shared, where=where))
+        for j, ws in enumerate(bot.ws):
             ctx = self._context(bot, ws.message_post_format)
-            self.ws_servers.append(WsApiServer(ws, ctx, registry, limits, events, self.limiter))
+            where = f"bots[{index}].ws[{j}]"
+            self.ws_servers.append(WsApiServer(ws, ctx, registry, *shared, where=where))
         for client in bot.ws_clients:
             ctx = self._context(bot, client.message_post_format)
             self.ws_clients.append(WsReverseClient(client, ctx, registry, limits, events))
@@ -138,14 +142,13 @@ class App:
             self.webhooks.append(Webhook(hook, ctx, registry, limits, events))
 
     async def _ensure_bots(self) -> None:
-        social = self.world.social
-        fresh = not await social.accounts()
+        fresh = not await self.world.accounts.accounts()
         first = self.config.bots[0]
         if fresh and self.config.demo:
             await seed_demo(self.world, first.uin, first.nickname)
         for bot in self.config.bots:
-            if await social.find_account(bot.uin) is None:
-                await social.create_account(bot.uin, bot.nickname, is_bot=True)
+            if await self.world.accounts.find_account(bot.uin) is None:
+                await self.world.accounts.create_account(bot.uin, bot.nickname, is_bot=True)
 
     async def stop(self) -> None:
         """Close adapters first, then the store (queued writes finish before it closes)."""

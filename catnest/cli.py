@@ -29,7 +29,7 @@ from catnest.tools.progress import rich_meter
 from catnest.tools.seed import MAX_GROUPS, MAX_USERS, SeedReport, seed_world
 from catnest.tools.seed_plan import SeedRequest
 from catnest.tools.show import WorldSummary, render, summarize
-from catnest.world.social import MAX_UIN, MIN_UIN
+from catnest.world.accounts import MAX_UIN, MIN_UIN
 
 T = TypeVar("T")
 

@@ -33,14 +33,26 @@ _COMMON = {
     "debug": "debug",
 }
 _KINDS: dict[str, tuple[str, type[msgspec.Struct], dict[str, str]]] = {
-    "httpServers": ("http", HttpServerConfig,
-                    {"host": "host", "port": "port", "enableWebsocket": "enable_websocket"}),
+    "httpServers": (
+        "http",
+        HttpServerConfig,
+        {"host": "host", "port": "port", "enableWebsocket": "enable_websocket"},
+    ),
     "httpSseServers": ("http", HttpServerConfig, {"host": "host", "port": "port"}),
-    "websocketServers": ("ws", WsServerConfig,
-                         {"host": "host", "port": "port", "heartInterval": "heart_interval"}),
-    "websocketClients": ("ws_clients", WsClientConfig,
-                         {"url": "url", "heartInterval": "heart_interval",
-                          "reconnectInterval": "reconnect_interval"}),
+    "websocketServers": (
+        "ws",
+        WsServerConfig,
+        {"host": "host", "port": "port", "heartInterval": "heart_interval"},
+    ),
+    "websocketClients": (
+        "ws_clients",
+        WsClientConfig,
+        {
+            "url": "url",
+            "heartInterval": "heart_interval",
+            "reconnectInterval": "reconnect_interval",
+        },
+    ),
     "httpClients": ("webhooks", HttpClientConfig, {"url": "url"}),
 }
 

@@ -48,17 +48,21 @@ class Limits(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     # Open connections from one client address on one port: a flood from one host cannot use
     # up file descriptors meant for everyone else. Bots keep a handful; load tests use more.
     max_connections_per_address: Positive = 1024
+    # File descriptors kept free for the database, logs and outgoing connections: the open
+    # connections of all ports together stay below the process's open-file limit (raised to
+    # its hard limit at start) less this, so one port's flood cannot starve another port.
+    descriptor_reserve: Positive = 256
     # Seconds a connection may take to send a complete request head; one idle between requests
     # is closed after one to two of these: slow-loris connections never hold a handler.
     header_timeout_seconds: Positive = 15
     # Seconds a request body may take to arrive in full once its head is in.
     body_timeout_seconds: Positive = 60
-    # Action calls per second per credential (the token, or the client address when no token
-    # is set), with bursts up to `request_burst`: one noisy client cannot starve the others.
-    # Past it a call is refused as retryable (HTTP 429 with Retry-After; on WS retcode 1400
-    # saying when to retry). The default sits above what one process serves (WS round trips
-    # reach 60,000/s on one core), so loopback load tests are never throttled; lower it on a
-    # host others can reach.
+    # Action calls per second per client address (a token is shared by every client that holds
+    # it, so it cannot tell them apart), with bursts up to `request_burst`: one noisy client
+    # cannot starve the others. Past it a call is refused as retryable (HTTP 429 with
+    # Retry-After; on WS retcode 1400 saying when to retry). The default sits above what one
+    # process serves (WS round trips reach 60,000/s on one core), so loopback load tests are
+    # never throttled; lower it on a host others can reach.
     requests_per_second: Positive = 100000
     request_burst: Positive = 200000
     # `<action>_rate_limited` calls of one bot run one at a time, this many ms apart

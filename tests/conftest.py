@@ -316,8 +316,8 @@ async def stop(running: Running) -> None:
 def content(cq: str) -> Any:
     """World content from a CQ string, as a virtual user would type it."""
     from catnest.limits import Limits
+    from catnest.onebot.content import Content
     from catnest.onebot.segments import normalize_message, raw_message
-    from catnest.world.chat import Content
 
     segments = normalize_message(cq, auto_escape=False, limits=Limits())
     return Content(segments, raw_message(segments))

@@ -11,22 +11,67 @@ from catnest.config import ConfigError, load_config
 
 NAPCAT_FILE = {
     "network": {
-        "httpServers": [{"name": "http", "enable": True, "port": 3000, "host": "127.0.0.1",
-                         "enableCors": True, "enableWebsocket": True,
-                         "messagePostFormat": "array", "token": "", "debug": False}],
-        "httpSseServers": [{"name": "sse", "enable": False, "port": 3002, "host": "0.0.0.0",
-                            "token": "", "messagePostFormat": "array"}],
-        "httpClients": [{"name": "hook", "enable": True, "url": "http://localhost:8080/",
-                         "messagePostFormat": "string", "reportSelfMessage": True,
-                         "token": "sig", "debug": False}],
-        "websocketServers": [{"name": "ws", "enable": True, "host": "127.0.0.1", "port": 3001,
-                              "messagePostFormat": "array", "reportSelfMessage": False,
-                              "token": "t", "enableForcePushEvent": True, "debug": False,
-                              "heartInterval": 30000}],
-        "websocketClients": [{"name": "rev", "enable": True, "url": "ws://localhost:8082",
-                              "messagePostFormat": "array", "reportSelfMessage": False,
-                              "reconnectInterval": 5000, "token": "", "debug": False,
-                              "heartInterval": 30000}],
+        "httpServers": [
+            {
+                "name": "http",
+                "enable": True,
+                "port": 3000,
+                "host": "127.0.0.1",
+                "enableCors": True,
+                "enableWebsocket": True,
+                "messagePostFormat": "array",
+                "token": "",
+                "debug": False,
+            }
+        ],
+        "httpSseServers": [
+            {
+                "name": "sse",
+                "enable": False,
+                "port": 3002,
+                "host": "0.0.0.0",
+                "token": "",
+                "messagePostFormat": "array",
+            }
+        ],
+        "httpClients": [
+            {
+                "name": "hook",
+                "enable": True,
+                "url": "http://localhost:8080/",
+                "messagePostFormat": "string",
+                "reportSelfMessage": True,
+                "token": "sig",
+                "debug": False,
+            }
+        ],
+        "websocketServers": [
+            {
+                "name": "ws",
+                "enable": True,
+                "host": "127.0.0.1",
+                "port": 3001,
+                "messagePostFormat": "array",
+                "reportSelfMessage": False,
+                "token": "t",
+                "enableForcePushEvent": True,
+                "debug": False,
+                "heartInterval": 30000,
+            }
+        ],
+        "websocketClients": [
+            {
+                "name": "rev",
+                "enable": True,
+                "url": "ws://localhost:8082",
+                "messagePostFormat": "array",
+                "reportSelfMessage": False,
+                "reconnectInterval": 5000,
+                "token": "",
+                "debug": False,
+                "heartInterval": 30000,
+            }
+        ],
         "plugins": [],
     },
     "musicSignUrl": "",
@@ -58,8 +103,11 @@ def test_napcat_file_from_toml(tmp_path: Path) -> None:
 
 
 def test_public_bind_without_token_refused(tmp_path: Path) -> None:
-    data = {"network": {"websocketServers": [{"enable": True, "host": "0.0.0.0", "port": 3001,
-                                              "token": ""}]}}
+    data = {
+        "network": {
+            "websocketServers": [{"enable": True, "host": "0.0.0.0", "port": 3001, "token": ""}]
+        }
+    }
     path = tmp_path / "onebot11_10001.json"
     path.write_bytes(orjson.dumps(data))
     with pytest.raises(ConfigError, match=r"bots\[0\]\.ws\[0\]\.token: required"):
@@ -72,8 +120,10 @@ def test_public_bind_without_token_refused(tmp_path: Path) -> None:
         (b"{", "not valid JSON"),
         (b"[]", "'network' object"),
         (b'{"network": {"httpServers": {}}}', "expected an array"),
-        (b'{"network": {"httpServers": [{"enable": true, "port": "x"}]}}',
-         "network.httpServers[0]"),
+        (
+            b'{"network": {"httpServers": [{"enable": true, "port": "x"}]}}',
+            "network.httpServers[0]",
+        ),
     ],
 )
 def test_bad_napcat_files(tmp_path: Path, payload: bytes, needle: str) -> None:

@@ -13,12 +13,15 @@ def load_all() -> Registry[ActionContext]:
     from catnest.actions import (  # noqa: F401
         account,
         contacts,
-        extras,
+        essence,
+        forwards,
         friends,
         groups,
         history,
         messages,
+        pokes,
         quick,
+        reactions,
         requests,
     )
 

@@ -43,7 +43,7 @@ def _cookies(uin: int, domain: str) -> str:
 
 @registry.action("get_login_info")
 async def get_login_info(ctx: ActionContext, p: NoParams) -> dict[str, Any]:
-    account = await ctx.world.social.account(ctx.self_id)
+    account = await ctx.world.accounts.account(ctx.self_id)
     return {"user_id": account.uin, "nickname": account.nickname}
 
 

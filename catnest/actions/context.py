@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from catnest.limits import Limits
+from catnest.onebot.shapes import MessageFormat
 from catnest.world.world import World
 
-MessageFormat = Literal["array", "string"]
+__all__ = ["ActionContext", "Identity", "MessageFormat", "Spacing", "TrafficRecorder"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,22 +42,18 @@ class TrafficRecorder(Protocol):
         ...
 
 
-class ActionCaches:
-    """Encoded answers shared by every adapter of one App, keyed by what they depend on."""
+class Spacing:
+    """Per bot, the lock `_rate_limited` calls queue on and when the last one started.
 
-    # Enough for every bot × a few counts × two formats; cleared whole when full.
-    MAX_ENTRIES = 4096
+    One per App, shared by every adapter: a bot's spacing holds across its transports.
+    """
 
     def __init__(self) -> None:
-        self.recent_contacts: dict[tuple[int, int, str], tuple[object, bytes]] = {}
-        # Per bot: the lock `_rate_limited` calls queue on and when the last one started.
-        self.spacing: dict[int, tuple[asyncio.Lock, list[float]]] = {}
+        self._bots: dict[int, tuple[asyncio.Lock, list[float]]] = {}
 
-    def remember(self, key: tuple[int, int, str], token: object, encoded: bytes) -> None:
-        """Keep `encoded` for `key` while the store's change token stays `token`."""
-        if len(self.recent_contacts) >= self.MAX_ENTRIES:
-            self.recent_contacts.clear()
-        self.recent_contacts[key] = (token, encoded)
+    def of(self, bot_id: int) -> tuple[asyncio.Lock, list[float]]:
+        """The lock and last start time (a one-item list) of `bot_id`."""
+        return self._bots.setdefault(bot_id, (asyncio.Lock(), [0.0]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,12 +65,5 @@ class ActionContext:
     message_format: MessageFormat
     identity: Identity
     limits: Limits
-    caches: ActionCaches = field(default_factory=ActionCaches)
+    spacing: Spacing = field(default_factory=Spacing)
     traffic: TrafficRecorder | None = None
-
-    @property
-    def inline_safe(self) -> bool:
-        """Whether an action may start outside any task (transport/eager.py): true on SQLite,
-        whose calls finish on the loop; asyncpg times its connects with `asyncio.timeout`,
-        which needs, and would cancel, the task it runs in."""
-        return self.world.engine.dialect == "sqlite"

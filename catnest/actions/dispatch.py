@@ -37,7 +37,7 @@ async def run_action(
 @contextlib.asynccontextmanager
 async def _spaced(ctx: ActionContext) -> AsyncIterator[None]:
     # `_rate_limited` calls of one bot run one at a time, `rate_limited_interval_ms` apart.
-    lock, last = ctx.caches.spacing.setdefault(ctx.self_id, (asyncio.Lock(), [0.0]))
+    lock, last = ctx.spacing.of(ctx.self_id)
     async with lock:
         wait = last[0] + ctx.limits.rate_limited_interval_ms / 1000 - time.monotonic()
         if wait > 0:
@@ -51,7 +51,7 @@ async def _answer(
 ) -> dict[str, Any]:
     started = time.perf_counter()
     try:
-        data = await registry.call(ctx, action, params)
+        data = await registry.call(ctx, action, params, ctx.limits)
     except ActionError as exc:
         result = envelope.failed(exc.retcode, exc.message, echo)
     except Exception:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
 from catnest.actions import registry
 from catnest.actions.context import ActionContext
-from catnest.actions.shapes import friend_object, stranger_object
 from catnest.onebot.errors import BadParams
-from catnest.onebot.params import NoParams, Uin, parse_bool, parse_count
-from catnest.world.social import MAX_LIKES_PER_DAY
+from catnest.onebot.params import CountRule, NoParams, Uin, parse_bool
+from catnest.onebot.shapes import friend_object, stranger_object
+from catnest.world.profiles import MAX_LIKES_PER_DAY
 
 
 class NoCacheParams(msgspec.Struct):
@@ -25,15 +25,14 @@ class StrangerParams(msgspec.Struct):
 
 @registry.action("get_friend_list", NoCacheParams)
 async def get_friend_list(ctx: ActionContext, p: NoCacheParams) -> list[dict[str, Any]]:
-    return [friend_object(f) for f in await ctx.world.social.friends(ctx.self_id)]
+    return [friend_object(f) for f in await ctx.world.friends.friends(ctx.self_id)]
 
 
 @registry.action("get_friends_with_category")
 async def get_friends_with_category(ctx: ActionContext, p: NoParams) -> list[dict[str, Any]]:
-    social = ctx.world.social
-    friends = await social.friends(ctx.self_id)
+    friends = await ctx.world.friends.friends(ctx.self_id)
     result = []
-    for category in await social.categories(ctx.self_id):
+    for category in await ctx.world.friends.categories(ctx.self_id):
         buddies = [friend_object(f) for f in friends if f.category_id == category.category_id]
         result.append(
             {
@@ -50,9 +49,8 @@ async def get_friends_with_category(ctx: ActionContext, p: NoParams) -> list[dic
 
 @registry.action("get_stranger_info", StrangerParams)
 async def get_stranger_info(ctx: ActionContext, p: StrangerParams) -> dict[str, Any]:
-    social = ctx.world.social
-    account = await social.account(p.user_id)
-    friend = await social.friend(ctx.self_id, p.user_id)
+    account = await ctx.world.accounts.account(p.user_id)
+    friend = await ctx.world.friends.friend(ctx.self_id, p.user_id)
     return stranger_object(account, friend.remark if friend else "")
 
 
@@ -66,7 +64,7 @@ def bounded_text(value: str | None, *, name: str, limit: int) -> str:
 
 class SendLikeParams(msgspec.Struct):
     user_id: Uin
-    times: Any = msgspec.UNSET
+    times: Annotated[int, CountRule(MAX_LIKES_PER_DAY)] = 1
 
 
 class FriendRemarkParams(msgspec.Struct):
@@ -84,14 +82,13 @@ class DeleteFriendParams(msgspec.Struct):
 
 @registry.action("send_like", SendLikeParams)
 async def send_like(ctx: ActionContext, p: SendLikeParams) -> None:
-    times = parse_count(p.times, name="times", default=1, maximum=MAX_LIKES_PER_DAY)
-    await ctx.world.social.send_like(ctx.self_id, p.user_id, times)
+    await ctx.world.profiles.send_like(ctx.self_id, p.user_id, p.times)
 
 
 @registry.action("set_friend_remark", FriendRemarkParams)
 async def set_friend_remark(ctx: ActionContext, p: FriendRemarkParams) -> None:
     remark = bounded_text(p.remark, name="remark", limit=ctx.limits.max_name_chars)
-    await ctx.world.social.set_friend_remark(ctx.self_id, p.user_id, remark)
+    await ctx.world.friends.set_remark(ctx.self_id, p.user_id, remark)
 
 
 @registry.action("delete_friend", DeleteFriendParams)
@@ -103,4 +100,4 @@ async def delete_friend(ctx: ActionContext, p: DeleteFriendParams) -> None:
     # a deletion always ends the friendship on both sides.
     parse_bool(p.temp_block, name="temp_block", default=False)
     parse_bool(p.temp_both_del, name="temp_both_del", default=False)
-    await ctx.world.social.delete_friend(ctx.self_id, friend)
+    await ctx.world.friends.delete_friend(ctx.self_id, friend)

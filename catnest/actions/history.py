@@ -9,9 +9,9 @@ import msgspec
 from catnest.actions import registry
 from catnest.actions.context import ActionContext
 from catnest.actions.messages import expansion, find_message
-from catnest.actions.shapes import message_object
 from catnest.onebot.errors import BadParams
-from catnest.onebot.params import NoParams, Uin, parse_bool, parse_count
+from catnest.onebot.params import HistoryCount, NoParams, Uin, parse_bool
+from catnest.onebot.shapes import message_object
 from catnest.store.records import Conversation
 from catnest.world.forwards import Carried
 
@@ -21,7 +21,7 @@ DEFAULT_HISTORY_COUNT = 20
 class _HistoryParams(msgspec.Struct):
     message_seq: Any = msgspec.UNSET
     message_id: Any = msgspec.UNSET
-    count: Any = msgspec.UNSET
+    count: HistoryCount = DEFAULT_HISTORY_COUNT
     reverse_order: Any = msgspec.UNSET
     reverseOrder: Any = msgspec.UNSET  # NapCat's legacy spelling; the two are OR'ed
 
@@ -46,9 +46,7 @@ def _anchor(p: _HistoryParams) -> int | str | None:
 
 
 async def _page(ctx: ActionContext, conv: Conversation | None, p: _HistoryParams) -> dict[str, Any]:
-    count = parse_count(
-        p.count, name="count", default=DEFAULT_HISTORY_COUNT, maximum=ctx.limits.max_history_count
-    )
+    count = p.count
     reverse = parse_bool(p.reverse_order, name="reverse_order", default=False) or parse_bool(
         p.reverseOrder, name="reverseOrder", default=False
     )
@@ -56,7 +54,7 @@ async def _page(ctx: ActionContext, conv: Conversation | None, p: _HistoryParams
     anchor = None if anchor_value is None else (await find_message(ctx, anchor_value)).message_id
     if count == 0:
         return {"messages": []}
-    messages = await ctx.world.chat.history(
+    messages = await ctx.world.conversations.history(
         ctx.self_id, conv, anchor=anchor, count=count, older=reverse if anchor is not None else True
     )
     if anchor is None and reverse:
@@ -67,9 +65,7 @@ async def _page(ctx: ActionContext, conv: Conversation | None, p: _HistoryParams
     if fmt == "array":
         # NapCat's history shows forwards with their nodes (parseMultMsg, napcat-api.md §5.2);
         # only messages carrying one are looked up.
-        carried = await ctx.world.extras.forwards.carried_by(
-            ctx.self_id, messages, **expansion(ctx)
-        )
+        carried = await ctx.world.forwards.carried_by(ctx.self_id, messages, **expansion(ctx))
     return {
         "messages": [
             message_object(m, self_id=ctx.self_id, fmt=fmt, carried=carried.get(m.message_id))
@@ -86,13 +82,13 @@ def _require(value: int, name: str) -> int:
 
 @registry.action("get_friend_msg_history", FriendHistoryParams)
 async def get_friend_msg_history(ctx: ActionContext, p: FriendHistoryParams) -> dict[str, Any]:
-    conv = await ctx.world.chat.private_conv(ctx.self_id, _require(p.user_id, "user_id"))
+    conv = await ctx.world.conversations.private_conv(ctx.self_id, _require(p.user_id, "user_id"))
     return await _page(ctx, conv, p)
 
 
 @registry.action("get_group_msg_history", GroupHistoryParams)
 async def get_group_msg_history(ctx: ActionContext, p: GroupHistoryParams) -> dict[str, Any]:
-    conv = await ctx.world.chat.group_conv(ctx.self_id, _require(p.group_id, "group_id"))
+    conv = await ctx.world.conversations.group_conv(ctx.self_id, _require(p.group_id, "group_id"))
     return await _page(ctx, conv, p)
 
 
@@ -105,18 +101,17 @@ class MarkReadParams(msgspec.Struct):
 async def _mark(ctx: ActionContext, p: MarkReadParams) -> None:
     # NapCat's three mark_* actions are one implementation: message_id, then user_id, then
     # group_id decide the conversation (napcat-api.md §6.6).
-    chat = ctx.world.chat
     if p.message_id is not None and str(p.message_id) not in ("", "0"):
         message = await find_message(ctx, p.message_id)
-        conv: Conversation | None = await chat.conv_of(message)
+        conv: Conversation | None = await ctx.world.conversations.conv_of(message)
     elif p.user_id is not None:
-        conv = await chat.private_conv(ctx.self_id, p.user_id)
+        conv = await ctx.world.conversations.private_conv(ctx.self_id, p.user_id)
     elif p.group_id is not None:
-        conv = await chat.group_conv(ctx.self_id, p.group_id)
+        conv = await ctx.world.conversations.group_conv(ctx.self_id, p.group_id)
     else:
         raise BadParams("user_id, group_id or message_id: one is required")
     if conv is not None:
-        await chat.mark_read(ctx.self_id, conv)
+        await ctx.world.conversations.mark_read(ctx.self_id, conv)
 
 
 @registry.action("mark_msg_as_read", MarkReadParams)
@@ -136,4 +131,4 @@ async def mark_group_msg_as_read(ctx: ActionContext, p: MarkReadParams) -> None:
 
 @registry.action("_mark_all_as_read")
 async def mark_all_as_read(ctx: ActionContext, p: NoParams) -> None:
-    await ctx.world.chat.mark_all_read(ctx.self_id)
+    await ctx.world.conversations.mark_all_read(ctx.self_id)

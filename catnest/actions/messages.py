@@ -9,14 +9,14 @@ import orjson
 
 from catnest.actions import registry
 from catnest.actions.context import ActionContext
-from catnest.actions.shapes import forward_segments, message_object
+from catnest.onebot import content as message_content
+from catnest.onebot.content import Content, carries_forward
 from catnest.onebot.errors import BadParams, NotFound
 from catnest.onebot.params import Uin, parse_bool
-from catnest.onebot.segments import normalize_message, raw_message
+from catnest.onebot.shapes import forward_segments, message_object
 from catnest.store.ids import MAX_MESSAGE_ID
 from catnest.store.records import StoredMessage
-from catnest.world.chat import Content
-from catnest.world.extras import ForwardCard
+from catnest.world.forwards import ForwardCard
 
 
 class ForwardCardParams(msgspec.Struct, kw_only=True):
@@ -70,17 +70,11 @@ class MessageIdParams(msgspec.Struct):
 
 
 def build_content(ctx: ActionContext, message: Any, auto_escape: Any, *, private: bool) -> Content:
-    """Normalise a `message` param into storable content."""
+    """Normalise a `message` param (with its `auto_escape`) into storable content."""
     if message is msgspec.UNSET:
         raise BadParams("message: required")
     escape = parse_bool(auto_escape, name="auto_escape", default=False)
-    segments = normalize_message(message, auto_escape=escape, limits=ctx.limits)
-    if private:
-        # NapCat drops @ in private chats (napcat-api.md §5.3): there is nobody else to mention.
-        segments = [s for s in segments if s["type"] != "at"]
-        if not segments:
-            raise BadParams("message: an @ alone cannot be sent in a private chat")
-    return Content(segments, raw_message(segments))
+    return message_content.build_content(message, escape, limits=ctx.limits, private=private)
 
 
 def forward_card(p: ForwardCardParams) -> ForwardCard:
@@ -124,30 +118,22 @@ async def deliver(
     card: ForwardCard | None = None,
     key: str | None = None,
 ) -> dict[str, Any]:
-    """Send `content` to a group, else to a user; a list of nodes goes as one merged forward."""
-    if content.segments[0]["type"] == "node":
-        if key is not None:
-            raise BadParams("idempotency_key: not supported for merged forwards")
-        # NapCat: a message made of nodes is a merged forward, whichever send action carries
-        # it, and the answer adds res_id and go-cqhttp's forward_id (napcat-api.md §6.2).
-        stored, res_id = await ctx.world.extras.send_forward(
-            ctx.self_id,
-            content.segments,
-            group_id=group_id,
-            user_id=None if group_id is not None else user_id,
-            via_group=via_group,
-            card=card,
-            max_depth=ctx.limits.max_forward_depth,
-        )
-        return {"message_id": stored.message_id, "res_id": res_id, "forward_id": res_id}
-    if group_id is not None:
-        stored = await ctx.world.chat.send_group(ctx.self_id, group_id, content, key=key)
-    else:
-        assert user_id is not None
-        stored = await ctx.world.chat.send_private(
-            ctx.self_id, user_id, content, via_group=via_group, key=key
-        )
-    return {"message_id": stored.message_id}
+    """Send `content` to a group, else to a user; what the send actions answer."""
+    sent = await ctx.world.messages.send(
+        ctx.self_id,
+        content,
+        group_id=group_id,
+        user_id=None if group_id is not None else user_id,
+        via_group=via_group,
+        card=card,
+        key=key,
+        max_forward_depth=ctx.limits.max_forward_depth,
+    )
+    if sent.res_id is not None:
+        # NapCat: a merged forward's answer adds res_id and go-cqhttp's forward_id (§6.2).
+        return {"message_id": sent.message.message_id, "res_id": sent.res_id,
+                "forward_id": sent.res_id}  # fmt: skip
+    return {"message_id": sent.message.message_id}
 
 
 async def route(
@@ -193,9 +179,7 @@ async def send_private_msg(ctx: ActionContext, p: SendPrivateParams) -> dict[str
 @registry.action("send_group_msg", SendGroupParams)
 async def send_group_msg(ctx: ActionContext, p: SendGroupParams) -> dict[str, Any]:
     content = build_content(ctx, p.message, p.auto_escape, private=False)
-    return await deliver(
-        ctx, content, group_id=p.group_id, card=forward_card(p), key=send_key(p)
-    )
+    return await deliver(ctx, content, group_id=p.group_id, card=forward_card(p), key=send_key(p))
 
 
 @registry.action("send_msg", SendMsgParams)
@@ -212,27 +196,29 @@ async def find_message(ctx: ActionContext, raw_id: int | str) -> StoredMessage:
     if value > MAX_MESSAGE_ID:
         # Past int64 no stored msgId can match, and the driver could not bind the value.
         found = (
-            None if value >= 2**63 else await ctx.world.chat.find_by_nt_msg_id(ctx.self_id, value)
+            None
+            if value >= 2**63
+            else await ctx.world.messages.find_by_nt_msg_id(ctx.self_id, value)
         )
         if found is None or found.recalled_at is not None:
             raise NotFound(f"message {text} not found")
         return found
-    return await ctx.world.chat.get_message(ctx.self_id, value)
+    return await ctx.world.messages.get_message(ctx.self_id, value)
 
 
 @registry.action("get_msg", MessageIdParams)
 async def get_msg(ctx: ActionContext, p: MessageIdParams) -> dict[str, Any]:
     message = await find_message(ctx, p.message_id)
     obj = message_object(message, self_id=ctx.self_id, fmt=ctx.message_format)
-    likes = await ctx.world.extras.reactions(ctx.self_id, message.message_id)
+    likes = await ctx.world.reactions.summary(ctx.self_id, message.message_id)
     # NapCat's all-strings shape; type "2" is a Unicode emoji code point (napcat-api.md §6.7).
     obj["emoji_likes_list"] = [
         {"emoji_id": emoji, "emoji_type": "1" if len(emoji) <= 3 else "2", "likes_cnt": str(n)}
         for emoji, n in likes
     ]
-    if ctx.message_format == "array" and "[CQ:forward," in message.raw_message:
+    if ctx.message_format == "array" and carries_forward(message.segments_json):
         # NapCat's get_msg shows a merged forward with its nodes (parseMultMsg, §5.2).
-        nested = await ctx.world.extras.carried_forwards(ctx.self_id, message, **expansion(ctx))
+        nested = await ctx.world.forwards.carried_forwards(ctx.self_id, message, **expansion(ctx))
         segments = orjson.loads(message.segments_json)
         obj["message"] = forward_segments(segments, nested, self_id=ctx.self_id)
     return obj
@@ -241,4 +227,4 @@ async def get_msg(ctx: ActionContext, p: MessageIdParams) -> dict[str, Any]:
 @registry.action("delete_msg", MessageIdParams)
 async def delete_msg(ctx: ActionContext, p: MessageIdParams) -> None:
     message = await find_message(ctx, p.message_id)
-    await ctx.world.chat.recall(ctx.self_id, message.message_id)
+    await ctx.world.messages.recall(ctx.self_id, message.message_id)

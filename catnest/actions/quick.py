@@ -15,10 +15,10 @@ from catnest.actions import registry
 from catnest.actions.context import ActionContext
 from catnest.actions.friends import bounded_text
 from catnest.actions.messages import build_content
+from catnest.onebot.content import Content
 from catnest.onebot.errors import BadParams
 from catnest.onebot.params import convert_params, parse_bool
 from catnest.onebot.segments import raw_message
-from catnest.world.chat import Content
 
 # OneBot 11: `ban_duration` defaults to 30 minutes.
 DEFAULT_BAN_SECONDS = 30 * 60
@@ -54,9 +54,9 @@ def _group_id(event: _MessageContext) -> int:
 
 async def _reply(ctx: ActionContext, event: _MessageContext, op: dict[str, Any]) -> None:
     group = event.message_type == "group"
-    content = build_content(ctx, op["reply"], op.get("auto_escape", msgspec.UNSET),
-                            private=not group)
-    chat = ctx.world.chat
+    content = build_content(
+        ctx, op["reply"], op.get("auto_escape", msgspec.UNSET), private=not group
+    )
     if group:
         group_id = _group_id(event)
         if _flag(op, "at_sender", True):
@@ -64,16 +64,17 @@ async def _reply(ctx: ActionContext, event: _MessageContext, op: dict[str, Any])
             space = {"type": "text", "data": {"text": " "}}
             segments = [at, space, *content.segments]
             content = Content(segments, raw_message(segments))
-        await chat.send_group(ctx.self_id, group_id, content)
+        await ctx.world.messages.send_group(ctx.self_id, group_id, content)
     else:
         via = event.group_id if event.sub_type == "group" else None
-        await chat.send_private(ctx.self_id, event.user_id, content, via_group=via)
+        await ctx.world.messages.send_private(ctx.self_id, event.user_id, content, via_group=via)
 
 
 async def _on_message(ctx: ActionContext, event: _MessageContext, op: dict[str, Any]) -> None:
     if event.message_type not in ("group", "private"):
-        raise BadParams(f"context.message_type: expected 'group' or 'private', got "
-                        f"{event.message_type!r}")
+        raise BadParams(
+            f"context.message_type: expected 'group' or 'private', got {event.message_type!r}"
+        )
     if event.message_type == "group":
         _group_id(event)  # refuse a group context without its group before doing anything
     if op.get("reply") not in (None, ""):
@@ -81,30 +82,28 @@ async def _on_message(ctx: ActionContext, event: _MessageContext, op: dict[str, 
     if event.message_type != "group":
         return
     group_id = _group_id(event)
-    social = ctx.world.social
     if _flag(op, "delete", False) and event.message_id is not None:
-        await ctx.world.chat.recall(ctx.self_id, event.message_id)
+        await ctx.world.messages.recall(ctx.self_id, event.message_id)
     if _flag(op, "kick", False):
-        await social.kick(ctx.self_id, group_id, event.user_id)
+        await ctx.world.group_admin.kick(ctx.self_id, group_id, event.user_id)
     elif _flag(op, "ban", False):
         duration = op.get("ban_duration", DEFAULT_BAN_SECONDS)
         if isinstance(duration, bool) or not isinstance(duration, int):
             raise BadParams("operation.ban_duration: expected an integer number of seconds")
-        await social.ban(ctx.self_id, group_id, event.user_id, duration)
+        await ctx.world.group_admin.ban(ctx.self_id, group_id, event.user_id, duration)
 
 
 async def _on_request(ctx: ActionContext, event: _RequestContext, op: dict[str, Any]) -> None:
     if "approve" not in op:
         return
     approve = _flag(op, "approve", True)
-    social = ctx.world.social
     limit = ctx.limits.max_name_chars
     if event.request_type == "friend":
         remark = bounded_text(_text(op, "remark"), name="operation.remark", limit=limit)
-        await social.answer_friend_request(ctx.self_id, event.flag, approve, remark)
+        await ctx.world.requests.answer_friend_request(ctx.self_id, event.flag, approve, remark)
     elif event.request_type == "group":
         reason = bounded_text(_text(op, "reason"), name="operation.reason", limit=limit)
-        await social.answer_group_request(ctx.self_id, event.flag, approve, reason)
+        await ctx.world.requests.answer_group_request(ctx.self_id, event.flag, approve, reason)
 
 
 def _text(operation: dict[str, Any], key: str) -> str:

@@ -10,7 +10,7 @@ from catnest.actions import registry
 from catnest.actions.context import ActionContext
 from catnest.actions.friends import bounded_text
 from catnest.onebot.errors import BadParams
-from catnest.onebot.params import parse_bool, parse_count
+from catnest.onebot.params import HistoryCount, parse_bool
 from catnest.store.requests import PENDING, GroupRequest
 
 # NapCat reads the 50 newest group notifications (GetGroupSystemMsg.ts).
@@ -35,7 +35,8 @@ class GroupAnswerParams(msgspec.Struct):
 
 
 class SystemMsgParams(msgspec.Struct):
-    count: Any = msgspec.UNSET
+    # The box holds only requests, so the history page limit bounds it well enough.
+    count: HistoryCount = DEFAULT_SYSTEM_MSG_COUNT
 
 
 def parse_flag(value: Any) -> str:
@@ -55,14 +56,14 @@ async def set_friend_add_request(ctx: ActionContext, p: FriendAnswerParams) -> N
     flag = parse_flag(p.flag)
     approve = parse_bool(p.approve, name="approve", default=True)
     remark = bounded_text(p.remark, name="remark", limit=ctx.limits.max_name_chars)
-    await ctx.world.social.answer_friend_request(ctx.self_id, flag, approve, remark)
+    await ctx.world.requests.answer_friend_request(ctx.self_id, flag, approve, remark)
 
 
 @registry.action("set_group_add_request", GroupAnswerParams)
 async def set_group_add_request(ctx: ActionContext, p: GroupAnswerParams) -> None:
     flag = parse_flag(p.flag)
     approve = parse_bool(p.approve, name="approve", default=True)
-    await ctx.world.social.answer_group_request(ctx.self_id, flag, approve, p.reason or "")
+    await ctx.world.requests.answer_group_request(ctx.self_id, flag, approve, p.reason or "")
 
 
 def _notify(request: GroupRequest) -> dict[str, Any]:
@@ -88,14 +89,7 @@ def _notify(request: GroupRequest) -> dict[str, Any]:
 
 @registry.action("get_group_system_msg", SystemMsgParams)
 async def get_group_system_msg(ctx: ActionContext, p: SystemMsgParams) -> dict[str, Any]:
-    # The box holds only requests, so the history page limit bounds it well enough.
-    count = parse_count(
-        p.count,
-        name="count",
-        default=DEFAULT_SYSTEM_MSG_COUNT,
-        maximum=ctx.limits.max_history_count,
-    )
-    requests = await ctx.world.social.group_requests(ctx.self_id, count)
+    requests = await ctx.world.requests.group_requests(ctx.self_id, p.count)
     invited = [_notify(r) for r in requests if r.kind == "invite"]
     joins = [_notify(r) for r in requests if r.kind == "add"]
     # NapCat answers the invitations under two names (InvitedRequest is the older one).

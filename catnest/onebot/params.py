@@ -7,11 +7,14 @@ accepts the first two and ignores unknown keys.
 
 from __future__ import annotations
 
+import functools
 import re
-from typing import Annotated, Any, TypeVar
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar, get_args, get_origin
 
 import msgspec
 
+from catnest.limits import Limits
 from catnest.onebot.errors import BadParams
 
 S = TypeVar("S", bound=msgspec.Struct)
@@ -28,8 +31,50 @@ class NoParams(msgspec.Struct):
     """For actions that take no parameters (extra keys are still ignored)."""
 
 
-def convert_params(params: dict[str, Any], struct: type[S]) -> S:
-    """Convert a params object into `struct`, or raise 1400 naming the bad field."""
+@dataclass(frozen=True, slots=True)
+class CountRule:
+    """Marks an `int` params field as a count (DESIGN.md §2 `count` rules), bounded by the
+    `Limits` attribute named by `limit`, or by `limit` itself when it is a number.
+
+    Declared as `count: Annotated[int, CountRule("max_recent_contacts")] = 10`: the field's
+    default applies when the key is absent, and the handler receives a checked int.
+    """
+
+    limit: str | int
+
+    def maximum(self, limits: Limits) -> int:
+        """The largest count allowed under `limits`."""
+        return self.limit if isinstance(self.limit, int) else int(getattr(limits, self.limit))
+
+
+RecentCount = Annotated[int, CountRule("max_recent_contacts")]
+HistoryCount = Annotated[int, CountRule("max_history_count")]
+
+
+@functools.cache
+def _count_fields(struct: type[msgspec.Struct]) -> tuple[tuple[str, CountRule], ...]:
+    found = []
+    for info in msgspec.structs.fields(struct):
+        if get_origin(info.type) is Annotated:
+            rules = [a for a in get_args(info.type)[1:] if isinstance(a, CountRule)]
+            if rules:
+                found.append((info.encode_name, rules[0]))
+    return tuple(found)
+
+
+def convert_params(params: dict[str, Any], struct: type[S], limits: Limits | None = None) -> S:
+    """Convert a params object into `struct`, or raise 1400 naming the bad field.
+
+    Count fields (`CountRule`) are checked first, by the one rule every count follows.
+    """
+    counted = _count_fields(struct)
+    if counted:
+        present = [(name, rule) for name, rule in counted if name in params]
+        if present:
+            params = dict(params)  # the caller's params are recorded as they were sent
+            bounds = limits or Limits()
+            for name, rule in present:
+                params[name] = parse_count(params[name], name=name, maximum=rule.maximum(bounds))
     try:
         return msgspec.convert(params, struct, strict=False)
     except msgspec.ValidationError as exc:
@@ -48,17 +93,15 @@ def _describe(text: str) -> str:
     return f"{field}: {message}" if field else message
 
 
-def parse_count(value: Any, *, name: str, default: int, maximum: int) -> int:
+def parse_count(value: Any, *, name: str, maximum: int) -> int:
     """A non-negative integral count (DESIGN.md §2 `count` rules).
 
-    Accepted: absent (→ default), an integer, an integral JSON number (`2.0`), or a string of
-    decimal digits with optional surrounding blanks. Anything else, and values above
-    `maximum`, fail with 1400 naming `name`.
+    Accepted: an integer, an integral JSON number (`2.0`), or a string of decimal digits with
+    optional surrounding blanks. Anything else (null included), and values above `maximum`,
+    fail with 1400 naming `name`.
     """
-    if value is None or value is msgspec.UNSET:
-        if value is None:
-            raise BadParams(f"{name}: expected a non-negative integer, got null")
-        return default
+    if value is None:
+        raise BadParams(f"{name}: expected a non-negative integer, got null")
     if isinstance(value, bool):
         raise BadParams(f"{name}: expected a non-negative integer, got a boolean")
     if isinstance(value, int):

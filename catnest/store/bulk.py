@@ -101,7 +101,7 @@ class _Tip:
 
 
 def nt_msg_id(at: int, message_id: int) -> int:
-    """An NT-style 64-bit msgId, the same formula as `catnest.world.chat.nt_msg_id`."""
+    """An NT-style 64-bit msgId, the same formula as `catnest.world.messages.nt_msg_id`."""
     return (at << 32) | message_id
 
 

@@ -117,6 +117,16 @@ async def is_conv_member_txn(txn: Txn, conv_id: int, uin: int) -> bool:
     return row is not None
 
 
+async def bot_members_txn(txn: Txn, conv_id: int) -> tuple[int, ...]:
+    """The bot accounts taking part in conversation `conv_id`."""
+    rows = await txn.fetchall(
+        "SELECT m.uin FROM conversation_members m JOIN accounts a ON a.uin = m.uin"
+        " WHERE m.conv_id = ? AND a.is_bot = 1",
+        (conv_id,),
+    )
+    return tuple(int(r[0]) for r in rows)
+
+
 async def advance_conv_txn(
     txn: Txn,
     conv_id: int,
@@ -175,16 +185,6 @@ async def mark_all_read_txn(txn: Txn, uin: int) -> None:
         " WHERE c.conv_id = conversation_members.conv_id) WHERE uin = ?",
         (uin,),
     )
-
-
-async def unread_count_txn(txn: Txn, uin: int, conv_id: int) -> int:
-    """Messages in `conv_id` after `uin`'s read cursor."""
-    row = await txn.fetchone(
-        "SELECT c.last_seq - m.read_seq FROM conversation_members m"
-        " JOIN conversations c ON c.conv_id = m.conv_id WHERE m.uin = ? AND m.conv_id = ?",
-        (uin, conv_id),
-    )
-    return max(0, int(row[0])) if row else 0
 
 
 # One indexed walk of the account's memberships joined with each conversation's last message:

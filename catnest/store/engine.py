@@ -83,15 +83,13 @@ class Engine(ABC):
         """
         return None
 
-    async def change_token(self) -> object | None:
-        """A value that differs whenever any committed write, from any process, changed the data.
+    def watch_foreign_writes(self, callback: Callable[[], None]) -> None:
+        """Call `callback` after a commit this engine did not make (another process writing the
+        same database behind the world's back), as soon as the engine can tell.
 
-        Lets readers cache derived answers safely. None means the engine cannot tell, and
-        nothing may be cached. A commit made through this engine changes it at once; one made
-        elsewhere (another process or connection) from the next turn of the event loop at the
-        latest, so work queued before that commit may still see the token of before it.
+        Engines whose other writers announce themselves (PostgreSQL's event log) never call it.
         """
-        return None
+        del callback  # nothing to watch: see above
 
     @abstractmethod
     async def write(self, desc: str, fn: TxnFn[T]) -> T:

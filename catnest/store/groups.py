@@ -228,3 +228,13 @@ async def is_blocked_txn(txn: Txn, group_id: int, uin: int) -> bool:
         "SELECT 1 FROM group_blocklist WHERE group_id = ? AND uin = ?", (group_id, uin)
     )
     return row is not None
+
+
+async def share_a_group_txn(txn: Txn, a: int, b: int) -> bool:
+    """Whether `a` and `b` are members of at least one common group."""
+    row = await txn.fetchone(
+        "SELECT 1 FROM group_members x JOIN group_members y ON y.group_id = x.group_id"
+        " WHERE x.uin = ? AND y.uin = ? LIMIT 1",
+        (a, b),
+    )
+    return row is not None

@@ -12,8 +12,7 @@ committed before the lock was granted. So nothing is lost, nothing is retried, a
 which writes commit is the order they held the lock: the shared event log (store/events.py)
 relies on that. An earlier version ran SERIALIZABLE transactions and retried conflicts: with four
 processes sending into one conversation, some sends used up 16 attempts and failed, and the
-conflicts came late anyway, at the event log's lock. The version the update returns is the
-world's change token (`change_token`), so response caches work across processes.
+conflicts came late anyway, at the event log's lock.
 
 Within a process, one writer task takes queued write functions in batches (like the SQLite
 engine), runs each inside a savepoint of one transaction and commits once: the lock is taken
@@ -90,7 +89,6 @@ _TAKE_WRITE_LOCK = (
     "INSERT INTO world_write_lock (id, version) VALUES (1, 1)"
     " ON CONFLICT (id) DO UPDATE SET version = world_write_lock.version + 1 RETURNING version"
 )
-_READ_VERSION = "SELECT COALESCE((SELECT version FROM world_write_lock WHERE id = 1), 0)"
 
 # One advisory-lock class for migrations; the second key is the schema, so worlds in different
 # schemas of one database migrate independently.
@@ -355,15 +353,6 @@ class PostgresEngine(Engine):
                     self._multi_statement_reads.add(code)
             async with conn.transaction(isolation="repeatable_read", readonly=True):
                 return await fn(PostgresTxn(conn))
-
-    async def change_token(self) -> object | None:
-        # The version every write transaction bumps as it takes the write lock: a one-row
-        # primary-key read, far cheaper than the answers it lets callers keep.
-        if self._pool is None:
-            raise RuntimeError("engine not started")
-        async with self._pool.acquire() as conn:
-            version = await conn.fetchval(_READ_VERSION)
-        return None if version is None else int(version)
 
     async def write(self, desc: str, fn: TxnFn[T]) -> T:
         if self._writer_task is None:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# NT chat types (napcat-api.md §1.3), stored with each message and conversation: the three that
+# OneBot can show.
+CHAT_FRIEND, CHAT_GROUP, CHAT_TEMP = 1, 2, 100
+
 
 @dataclass(frozen=True, slots=True)
 class Account:

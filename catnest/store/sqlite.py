@@ -3,6 +3,16 @@
 Writes queue to a single writer (Datasette's write-thread idea) so SQLite never reports
 "database is locked"; the writer groups queued transactions into one commit, each inside its own
 savepoint, so a failing transaction rolls back alone while the others share one fsync.
+
+Reads run on the loop (short indexed queries cost less than a hop to a thread), each read
+function inside one read transaction, so all its statements see one snapshot. A read function
+that suspends part-way would leave its connection mid-transaction: the next read then takes
+another connection from a small pool rather than share that one.
+
+A SQLite file may also be written by another process (a `catnest world seed` run beside the
+server, a hand-made fix): `PRAGMA data_version` on the writer's own connection changes only
+for commits it did not make, so the engine watches it and tells the world, which then drops
+what it derived.
 """
 
 from __future__ import annotations
@@ -25,6 +35,8 @@ log = logging.getLogger(__name__)
 
 # Transactions per group commit: bounds the latency one slow batch adds to the next writer.
 _MAX_BATCH = 128
+# How often the writer's connection is asked whether another process committed.
+_FOREIGN_CHECK_SECONDS = 0.25
 
 
 class SQLiteTxn:
@@ -61,6 +73,10 @@ class SQLiteTxn:
         self.waits.append(step)
 
 
+def _data_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA data_version").fetchone()[0])
+
+
 def _connect(path: str, *, synchronous: str) -> sqlite3.Connection:
     # isolation_level=None: we issue BEGIN/COMMIT ourselves; check_same_thread=False because a
     # durable commit's fsync runs on a helper thread while the loop goes on.
@@ -84,24 +100,35 @@ class SQLiteEngine(Engine):
         # fsync per commit so power loss cannot take an acknowledged write either.
         self._synchronous = "FULL" if durability == "full" else "NORMAL"
         self._writer_conn: sqlite3.Connection | None = None
-        self._reader_conn: sqlite3.Connection | None = None
+        # Read connections not in use; one is enough unless a read function suspends.
+        self._readers: list[sqlite3.Connection] = []
+        self._all_readers: list[sqlite3.Connection] = []
         self._jobs = WriteQueue(_MAX_BATCH)
         self._writer_task: asyncio.Task[None] | None = None
+        self._watch_task: asyncio.Task[None] | None = None
         self._fsync_thread: ThreadPoolExecutor | None = None
-        # PRAGMA data_version as read in the current loop iteration (see change_token).
-        self._token: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._committing = False
+        self._foreign_callbacks: list[Callable[[], None]] = []
+        self._data_version = 0
 
     async def start(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._writer_conn = _connect(str(self.path), synchronous=self._synchronous)
         self._migrate(self._writer_conn)
-        self._reader_conn = _connect(str(self.path), synchronous=self._synchronous)
+        self._data_version = _data_version(self._writer_conn)
+        self._readers.append(self._new_reader())
         if self._synchronous == "FULL":
             self._fsync_thread = ThreadPoolExecutor(1, thread_name_prefix="catnest-commit")
         # Kept: asyncio.get_running_loop() costs a getpid() system call each time.
         self._loop = asyncio.get_running_loop()
         self._writer_task = self._loop.create_task(self._write_loop())
+        self._watch_task = self._loop.create_task(self._watch_foreign_writes())
+
+    def _new_reader(self) -> sqlite3.Connection:
+        conn = _connect(str(self.path), synchronous=self._synchronous)
+        self._all_readers.append(conn)
+        return conn
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         migrations = load_migrations("sqlite")
@@ -128,39 +155,53 @@ class SQLiteEngine(Engine):
             log.info("applied migration %04d_%s", migration.version, migration.name)
 
     async def close(self) -> None:
+        if self._watch_task is not None:
+            self._watch_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch_task
+            self._watch_task = None
         if self._writer_task is not None:
             await self._jobs.stop()
             await self._writer_task
             self._writer_task = None
         if self._fsync_thread is not None:
             self._fsync_thread.shutdown(wait=True)
-        for conn in (self._writer_conn, self._reader_conn):
+        for conn in (self._writer_conn, *self._all_readers):
             if conn is not None:
                 conn.close()
-        self._writer_conn = self._reader_conn = None
+        self._writer_conn = None
+        self._readers.clear()
+        self._all_readers.clear()
 
     async def read(self, fn: TxnFn[T]) -> T:
-        assert self._reader_conn is not None, "engine not started"
-        return await fn(SQLiteTxn(self._reader_conn))
+        if self._writer_conn is None:
+            raise RuntimeError("engine not started")
+        conn = self._readers.pop() if self._readers else self._new_reader()
+        conn.execute("BEGIN")
+        try:
+            return await fn(SQLiteTxn(conn))
+        finally:
+            conn.execute("COMMIT")  # a read transaction: ends the snapshot, writes nothing
+            self._readers.append(conn)
 
-    async def change_token(self) -> object | None:
-        # data_version changes on this connection whenever another connection (our writer,
-        # or another process such as `catnest world seed`) commits. Reading it takes SQLite's
-        # WAL read locks (fcntl calls), a tenth of a cached get_recent_contact, so a reading is
-        # kept until the callback it schedules runs. That is still exact: the loop runs that
-        # callback before anything scheduled after the reading, so only work already queued
-        # (input taken in, wakeups set) before the reading sees it, and such work cannot know
-        # of a commit made after it; our own commits drop the reading at once.
-        token = self._token
-        if token is None:
-            assert self._reader_conn is not None and self._loop is not None, "engine not started"
-            row = self._reader_conn.execute("PRAGMA data_version").fetchone()
-            token = self._token = int(row[0])
-            self._loop.call_soon(self._forget_token)
-        return token
+    def watch_foreign_writes(self, callback: Callable[[], None]) -> None:
+        self._foreign_callbacks.append(callback)
 
-    def _forget_token(self) -> None:
-        self._token = None
+    async def _watch_foreign_writes(self) -> None:
+        while True:
+            await asyncio.sleep(_FOREIGN_CHECK_SECONDS)
+            # Not while a commit runs on a helper thread: the connection is busy there.
+            if self._committing or self._writer_conn is None:
+                continue
+            version = _data_version(self._writer_conn)
+            if version != self._data_version:
+                self._data_version = version
+                log.info("another process wrote to %s; derived answers are dropped", self.path)
+                for callback in self._foreign_callbacks:
+                    try:
+                        callback()
+                    except Exception:
+                        log.exception("a foreign-write callback failed")
 
     async def write(self, desc: str, fn: TxnFn[T]) -> T:
         if self._writer_task is None or self._loop is None:
@@ -174,6 +215,13 @@ class SQLiteEngine(Engine):
     async def _run_batch(self, batch: list[Job]) -> None:
         conn = self._writer_conn
         assert conn is not None
+        self._committing = True
+        try:
+            await self._commit_batch(conn, batch)
+        finally:
+            self._committing = False
+
+    async def _commit_batch(self, conn: sqlite3.Connection, batch: list[Job]) -> None:
         conn.execute("BEGIN IMMEDIATE")
         for job in batch:
             txn = SQLiteTxn(conn)
@@ -201,5 +249,4 @@ class SQLiteEngine(Engine):
             log.error("commit of %d transactions failed: %s", len(batch), exc)
             fail_all(batch, exc)
             return
-        self._token = None
         await settle(batch)

@@ -8,8 +8,7 @@ through `insert_rows_txn` too.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from catnest.store.engine import Row, Txn
@@ -191,22 +190,3 @@ async def restored_txn(txn: Txn) -> None:
                 f"SELECT setval('{sequence}', COALESCE((SELECT MAX({column}) FROM {table}), 0)"
                 " + 1, false)"
             )
-
-
-@contextlib.asynccontextmanager
-async def snapshot_txn(txn: Txn) -> AsyncIterator[None]:
-    """Make the reads inside the block see one snapshot of the database.
-
-    A dump reads page after page; without this a server writing to the same file meanwhile
-    could leave the dump with a message whose conversation it never saw. On SQLite, use it on
-    a read handle nothing else shares while the block runs (the world tools' own engine);
-    PostgreSQL reads already run in one REPEATABLE READ snapshot, so there it does nothing.
-    """
-    if txn.dialect != "sqlite":
-        yield
-        return
-    await txn.execute("BEGIN")
-    try:
-        yield
-    finally:
-        await txn.execute("COMMIT")

@@ -153,9 +153,9 @@ class CatnestServer:
     ) -> VirtualUser:
         """A new virtual user, befriending the bot unless `friend=False`."""
         number = uin if uin is not None else await allocate_uin(self.world)
-        account = await self.world.social.create_account(number, nickname or f"User {number}")
+        account = await self.world.accounts.create_account(number, nickname or f"User {number}")
         if friend:
-            await self.world.social.make_friends(number, self.bot_id)
+            await self.world.friends.make_friends(number, self.bot_id)
         self.names[number] = account.nickname
         return VirtualUser(self, account)
 
@@ -180,7 +180,7 @@ class CatnestServer:
         rest: list[tuple[int, str, str]] = [(u, "member", "") for u in people if u != owner_uin]
         if bot_role in ("member", "admin") and owner_uin != self.bot_id:
             rest.append((self.bot_id, bot_role, ""))
-        await self.world.social.create_group(number, name, owner_uin, rest)
+        await self.world.groups.create_group(number, name, owner_uin, rest)
         return number
 
     # --- the bot -----------------------------------------------------------------------------
@@ -253,14 +253,17 @@ def _traffic_line(entry: dict[str, Any]) -> str:
     stamp = time.strftime("%H:%M:%S", time.localtime(entry.get("time", 0)))
     if entry.get("kind") == "action":
         params = orjson.dumps(entry.get("params")).decode()
-        outcome = "ok" if entry.get("retcode") == 0 else (
-            f"failed {entry.get('retcode')}: {entry.get('message', '')}"
+        outcome = (
+            "ok"
+            if entry.get("retcode") == 0
+            else (f"failed {entry.get('retcode')}: {entry.get('message', '')}")
         )
         line = f"  {stamp} bot called {entry.get('action')} {params} -> {outcome}"
     else:
         event = entry.get("event") or {}
-        summary = event.get("raw_message") or event.get("notice_type") or event.get(
-            "request_type") or ""
+        summary = (
+            event.get("raw_message") or event.get("notice_type") or event.get("request_type") or ""
+        )
         kind = event.get("message_type") or event.get("post_type", "event")
         line = f"  {stamp} bot was sent {kind} event {summary!r}"
     if len(line) > _TRAFFIC_LINE_CHARS:

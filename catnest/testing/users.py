@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from catnest.limits import Limits
+from catnest.onebot.content import Content
 from catnest.onebot.segments import normalize_message, plain_text, raw_message
-from catnest.store.records import Account, StoredMessage
-from catnest.world.chat import CHAT_GROUP, Content
+from catnest.store.records import CHAT_GROUP, Account, StoredMessage
 
 if TYPE_CHECKING:
     from catnest.testing.server import CatnestServer
@@ -49,8 +49,15 @@ class Reply:
             a, b = message.pair
             peer = b if a == bot_id else a
         group_id = message.group_id if message.chat_type == CHAT_GROUP else None
-        return cls(message.message_id, plain_text(segments), message.raw_message, segments,
-                   group_id, peer, message.time)
+        return cls(
+            message.message_id,
+            plain_text(segments),
+            message.raw_message,
+            segments,
+            group_id,
+            peer,
+            message.time,
+        )
 
     @property
     def where(self) -> Where:
@@ -152,7 +159,7 @@ class VirtualUser:
         """Send a private message (to the bot unless `to` names someone); its message_id."""
         target = self.server.bot_id if to is None else _uin(to)
         said = content(message, auto_escape=auto_escape, private=True, limits=self._limits)
-        sent = await self._world.chat.send_private(self.uin, target, said)
+        sent = await self._world.messages.send_private(self.uin, target, said)
         self._acted(("private", self.uin))
         return sent.message_id
 
@@ -164,7 +171,7 @@ class VirtualUser:
         auto_escape: bool = False,
     ) -> int:
         """Send a message into a group this user belongs to; its message_id."""
-        sent = await self._world.chat.send_group(
+        sent = await self._world.messages.send_group(
             self.uin, group_id, content(message, auto_escape=auto_escape, limits=self._limits)
         )
         self._acted(("group", group_id))
@@ -172,19 +179,20 @@ class VirtualUser:
 
     async def recall(self, message_id: int) -> None:
         """Recall a message (one's own within two minutes, or as a group admin)."""
-        await self._world.chat.recall(self.uin, message_id)
+        await self._world.messages.recall(self.uin, message_id)
         self._acted()
 
-    async def poke(self, target: int | VirtualUser | None = None, *,
-                   group_id: int | None = None) -> None:
+    async def poke(
+        self, target: int | VirtualUser | None = None, *, group_id: int | None = None
+    ) -> None:
         """Poke the bot (or `target`), privately or in `group_id`."""
         target_id = self.server.bot_id if target is None else _uin(target)
-        await self._world.extras.poke(self.uin, target_id, group_id)
+        await self._world.pokes.poke(self.uin, target_id, group_id)
         self._acted()
 
     async def react(self, message_id: int, emoji_id: str | int = 76, *, add: bool = True) -> int:
         """React to a message with a face id (76, a thumbs-up, by default); the new count."""
-        count = await self._world.extras.react(self.uin, message_id, str(emoji_id), add)
+        count = await self._world.reactions.react(self.uin, message_id, str(emoji_id), add)
         self._acted()
         return count
 
@@ -196,23 +204,24 @@ class VirtualUser:
         target = self.server.bot_id if other is None else _uin(other)
         self._acted()
         if request:
-            return await self._world.social.request_friend(self.uin, target, comment)
-        await self._world.social.make_friends(self.uin, target)
+            return await self._world.requests.request_friend(self.uin, target, comment)
+        await self._world.friends.make_friends(self.uin, target)
         return None
 
-    async def join_group(self, group_id: int, *, request: bool = False,
-                         comment: str = "") -> str | None:
+    async def join_group(
+        self, group_id: int, *, request: bool = False, comment: str = ""
+    ) -> str | None:
         """Join a group at once; with `request`, ask to join (its owner and admins, bots
         among them, hear `request.group`) and return the request's flag."""
         self._acted()
         if request:
-            return await self._world.social.request_join_group(self.uin, group_id, comment)
-        await self._world.social.add_member(group_id, self.uin)
+            return await self._world.requests.request_join_group(self.uin, group_id, comment)
+        await self._world.groups.add_member(group_id, self.uin)
         return None
 
     async def leave_group(self, group_id: int) -> None:
         """Leave a group."""
-        await self._world.social.leave(self.uin, group_id)
+        await self._world.groups.leave(self.uin, group_id)
         self._acted()
 
     # --- expecting ---------------------------------------------------------------------------
@@ -247,8 +256,7 @@ class VirtualUser:
             if found is not None:
                 return found
             remaining = deadline - loop.time()
-            if remaining <= 0 or not await self.server.wait_for_sent(self._read[where],
-                                                                     remaining):
+            if remaining <= 0 or not await self.server.wait_for_sent(self._read[where], remaining):
                 raise NoReply(self._failure(where, contains, timeout))
 
     async def expect_no_reply(
@@ -288,7 +296,7 @@ class VirtualUser:
             server.connection_summary(),
             f"What the bot sent since {self.nickname}'s last action:",
         ]
-        since = server.sent[self._last_action:]
+        since = server.sent[self._last_action :]
         lines += [f"  in {describe(r.where, names)}: {r.raw_message!r}" for r in since] or [
             "  (nothing)"
         ]

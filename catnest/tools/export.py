@@ -40,11 +40,9 @@ async def export_world(engine: Engine, out: BinaryIO, meter: Meter | None = None
     """Write the world stored in `engine` to `out` as a world file."""
     meter = meter or NoMeter()
 
-    async def dump(txn: Txn) -> ExportSummary:
-        async with tables.snapshot_txn(txn):
-            return await _dump_txn(txn, out, meter)
-
-    return await engine.read(dump)
+    # One read: every page of the dump comes from one snapshot, so a server writing the same
+    # world meanwhile cannot leave a message whose conversation the dump never saw.
+    return await engine.read(lambda txn: _dump_txn(txn, out, meter))
 
 
 async def _dump_txn(txn: Txn, out: BinaryIO, meter: Meter) -> ExportSummary:

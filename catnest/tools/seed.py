@@ -26,7 +26,8 @@ from catnest.tools import ToolError
 from catnest.tools.chatter import Chatter
 from catnest.tools.progress import Meter, NoMeter
 from catnest.tools.seed_plan import Conv, Plan, SeedRequest, make_plan, private_share, span
-from catnest.world.social import MAX_UIN, MIN_UIN
+from catnest.world.accounts import MAX_UIN, MIN_UIN
+from catnest.world.shared_hub import announce_rewrite_txn
 
 # The plan (everything but the messages) is built in memory first: about 2.5 KB a user with
 # their friendships and chats, so these caps keep a seed under about half a gigabyte.
@@ -109,6 +110,8 @@ async def seed_world(
         left -= chunk
     marks = _read_marks(request, plan, rng)
     await engine.write("seed_read_marks", lambda txn: bulk.bulk_mark_read_txn(txn, marks))
+    # A server may be following this world: what it derived from it is stale now.
+    await engine.write("seed_announce", announce_rewrite_txn)
     return SeedReport(
         users=range(first_uin, first_uin + request.users),
         groups=range(first_group, first_group + request.groups),

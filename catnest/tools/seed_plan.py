@@ -9,9 +9,8 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from catnest.store.bulk import BulkFriendship, BulkMember, BulkPrivateConv
-from catnest.store.records import Account, Group
+from catnest.store.records import CHAT_FRIEND, CHAT_TEMP, Account, Group
 from catnest.tools.chatter import Chatter
-from catnest.world.chat import CHAT_FRIEND, CHAT_TEMP
 
 # QQ's default group size cap (groups.max_member_count); the bot takes one seat.
 GROUP_CAPACITY = 200

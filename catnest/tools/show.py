@@ -54,15 +54,14 @@ async def summarize(engine: Engine) -> WorldSummary:
     """Read the accounts, groups (with member counts) and the row count of every table."""
 
     async def read(txn: Txn) -> WorldSummary:
-        async with tables.snapshot_txn(txn):
-            counts = {t.name: await tables.count_rows_txn(txn, t) for t in tables.WORLD_TABLES}
-            return WorldSummary(
-                location=engine.location,
-                schema=await tables.schema_version_txn(txn),
-                accounts=await accounts_sql.list_accounts_txn(txn),
-                groups=await groups_sql.list_all_groups_txn(txn),
-                counts=counts,
-            )
+        counts = {t.name: await tables.count_rows_txn(txn, t) for t in tables.WORLD_TABLES}
+        return WorldSummary(
+            location=engine.location,
+            schema=await tables.schema_version_txn(txn),
+            accounts=await accounts_sql.list_accounts_txn(txn),
+            groups=await groups_sql.list_all_groups_txn(txn),
+            counts=counts,
+        )
 
     return await engine.read(read)
 

@@ -24,7 +24,7 @@ VERSION = 1
 
 # SQLite integers (and PostgreSQL BIGINT) hold 64 bits; bigger numbers are refused on decode.
 I64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
-# The ranges the world accepts for new accounts and groups (`catnest.world.social.check_uin`).
+# The ranges the world accepts for new accounts and groups (`catnest.world.accounts.check_uin`).
 Uin = Annotated[int, msgspec.Meta(ge=10000, le=2**63 - 1)]
 MessageId = Annotated[int, msgspec.Meta(ge=1, le=MAX_MESSAGE_ID)]
 Seq = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]
@@ -73,7 +73,7 @@ class TableRecord(Record):
         for i in self.flags:
             out[i] = int(out[i])
         for i in self.json:
-            # orjson, compact: the bytes `catnest.world.chat` stores when a message is sent.
+            # orjson, compact: the bytes `catnest.world.messages` stores when a message is sent.
             out[i] = orjson.dumps(out[i]).decode()
         return tuple(out)
 

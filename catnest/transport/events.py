@@ -9,7 +9,7 @@ from typing import Any, Protocol
 import orjson
 
 from catnest.actions.context import MessageFormat, TrafficRecorder
-from catnest.actions.events import ob11_event
+from catnest.onebot.events import ob11_event
 from catnest.world import events as ev
 from catnest.world.hub import Hub
 
@@ -31,8 +31,12 @@ class EventSink(Protocol):
 def _raw(event: ev.MessageCreated) -> dict[str, Any]:
     # `debug` adds NapCat's `raw`: there it is the NT message; here the stored record's ids.
     m = event.message
-    return {"msgId": str(m.nt_msg_id), "msgSeq": str(m.seq), "chatType": m.chat_type,
-            "peerUin": str(m.group_id or "")}
+    return {
+        "msgId": str(m.nt_msg_id),
+        "msgSeq": str(m.seq),
+        "chatType": m.chat_type,
+        "peerUin": str(m.group_id or ""),
+    }
 
 
 class BotEvents:

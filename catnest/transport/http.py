@@ -1,24 +1,20 @@
 """The HTTP API server (napcat-api.md §4.2): action = first path segment.
 
-Order of work on each request, cheapest refusal first: origin, CORS preflight, token (from
-headers and query only), declared body size, then reading and parsing the body. A wrong token
-therefore never makes us use a byte of body (NapCat parses first, then checks).
-
-Plain requests (everything but WebSocket upgrades and the SSE stream) are answered by Catnest's
-own HTTP/1.1 protocol (transport/http_wire.py): aiohttp's request and response objects cost
-more than the whole cached `get_recent_contact` answer. A connection that asks for a WebSocket
-or `/_events` is handed to aiohttp, which serves the rest of it through `_handle` below. Both
-paths answer through `head_refusal` and `answer`, so they answer alike.
+Order of work on each request, cheapest refusal first: Host, Origin and Sec-Fetch-Site
+(serving/sites.py), CORS preflight, token (from headers and query only), declared body size,
+then reading and parsing the body. A wrong token therefore never makes us use a byte of body
+(NapCat parses first, then checks). `GET /_events` streams events (SSE) and, with
+`enable_websocket`, a WebSocket upgrade on any path is served as NapCat's HTTP server does.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
+import orjson
 from aiohttp import web
 from aiohttp.web_request import BaseRequest
 
@@ -31,19 +27,13 @@ from catnest.onebot import envelope
 from catnest.onebot.errors import ActionError, Retcode
 from catnest.onebot.jsonwire import decode_object
 from catnest.onebot.registry import Registry
-from catnest.transport.auth import check_origin, check_token, own_origins
+from catnest.serving.auth import check_token
+from catnest.serving.bodies import BodyIncomplete, BodyTooLarge, read_body
+from catnest.serving.listener import Connections, Listener, listen
+from catnest.serving.sites import SitePolicy
 from catnest.transport.events import BotEvents
-from catnest.transport.http_common import (
-    Reply,
-    as_response,
-    json_reply,
-    json_response,
-    refused_reply,
-    too_many_reply,
-)
-from catnest.transport.http_wire import RequestHead, WireListener, parse_query
-from catnest.transport.listener import capped_server
-from catnest.transport.ratelimit import RateLimiter, credential_key
+from catnest.transport.ratelimit import RateLimiter
+from catnest.transport.replies import json_response, onebot_error, refused, too_many
 from catnest.transport.sse import SseOptions, serve_sse
 from catnest.transport.ws_server import accept_websocket, close_all
 
@@ -55,12 +45,11 @@ _CORS_BASE = {
     "Access-Control-Max-Age": "600",
     "Vary": "Origin",
 }
+_JSON = {"Content-Type": "application/json"}
 _FORM = "application/x-www-form-urlencoded"
+_METHODS = frozenset({"GET", "POST", "HEAD", "OPTIONS"})
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _NO_HEADERS: Mapping[str, str] = {}
-
-
-class BodyTooLarge(Exception):
-    """The body exceeds the configured limit."""
 
 
 class HttpApiServer:
@@ -73,156 +62,176 @@ class HttpApiServer:
         registry: Registry[ActionContext],
         limits: Limits,
         events: BotEvents,
-        limiter: RateLimiter | None = None,
+        limiter: RateLimiter,
+        connections: Connections,
+        *,
+        where: str = "http",
     ) -> None:
         self.config = config
         self._events = events
-        self._limiter = limiter or RateLimiter(limits)
+        self._limiter = limiter
+        self._connections = connections
         self._ctx = ctx
         self.ctx_self_id = ctx.self_id
         self._registry = registry
         self._limits = limits
-        self._origins = own_origins(config.host, config.port, config.allow_origins)
-        self._listener: WireListener | None = None
+        self._sites = SitePolicy(
+            where=where,
+            token=config.token,
+            host=config.host,
+            port=config.port,
+            allow_origins=config.allow_origins,
+        )
+        self._listener: Listener | None = None
         self._sockets: set[web.WebSocketResponse] = set()
         self.port = config.port
 
-    @property
-    def inline_safe(self) -> bool:
-        """Whether answers may start outside a task (transport/eager.py)."""
-        return self._ctx.inline_safe
-
     async def start(self) -> None:
         """Bind and serve; `self.port` holds the bound port (useful with port 0)."""
-        # aiohttp serves the connections handed over to it (WebSocket, SSE).
-        handoff = capped_server(self._handle, self._limits)
-        self._listener = WireListener(self, handoff, self._limits)
-        self.port = await self._listener.start(self.config.host, self.config.port)
-        self._origins = own_origins(self.config.host, self.port, self.config.allow_origins)
+        self._listener = await listen(
+            self._handle,
+            self.config.host,
+            self.config.port,
+            self._limits,
+            self._connections,
+            onebot_error,
+        )
+        self.port = self._listener.port
+        self._sites.bind(self.config.host, self.port)
 
     async def stop(self) -> None:
-        """Stop accepting and close open connections."""
+        """Close open WebSockets, stop accepting and close the other connections."""
         await close_all(self._sockets)
         if self._listener is not None:
             await self._listener.stop()
             self._listener = None
 
-    # --- the answer, whatever carried the request ---------------------------------------------
-
-    def head_refusal(self, head: RequestHead) -> tuple[dict[str, str], Reply | None]:
-        """The CORS headers, and the reply when the head alone settles the request (a refused
-        origin or token, a preflight): then the body is never looked at."""
-        cors = self._cors_headers(head.origin)
-        refusal = check_origin(self.config.token, head.origin, self._origins)
+    async def _handle(self, request: BaseRequest) -> web.StreamResponse:
+        headers = request.headers
+        refusal = self._sites.check(headers)
         if refusal is not None:
-            return cors, refused_reply(refusal, _NO_HEADERS)
-        if head.method == "OPTIONS":
-            return cors, Reply(204, cors, b"")
-        refusal = check_token(self.config.token, head.query, head.authorization)
+            return refused(refusal, _NO_HEADERS)
+        cors = self._cors_headers(headers.get("Origin"))
+        if request.method == "OPTIONS":
+            return web.Response(status=204, headers=cors)
+        query = _query(request.query_string)
+        refused_head = self._refuse_head(request, query, cors)
+        if refused_head is not None:
+            return refused_head
+        method, declared, expect = request.method, request.content_length, headers.get("Expect")
+        action = _action(request.raw_path)
+        upgrade = _upgrade(headers)
+        if upgrade == "websocket":
+            return await self._websocket(request, cors)
+        if upgrade is not None:
+            # A client may ask for h2c (curl --http2 does); we speak HTTP/1.1 and answer so.
+            # The bytes after such a request are not framed reliably by the parser, so they
+            # are never read as another request (request smuggling): a body is refused, and
+            # the connection closes after the answer.
+            if declared or "Transfer-Encoding" in headers:
+                message = (
+                    f"Upgrade: {upgrade} is not supported, and its request may not carry a body"
+                )
+                return _closing_error(400, message, cors)
+            response = await self._answer(request, action, query, b"", cors)
+            response.force_close()
+            return response
+        if method == "GET" and action == "_events":
+            return await serve_sse(request, self._events, self._sse_options(), cors)
+        try:
+            body = b""
+            if method not in ("GET", "HEAD"):
+                if expect is not None and request.version >= (1, 1) and declared != 0:
+                    # curl and others wait for this before sending a large body (RFC 9110).
+                    await request.writer.write(_CONTINUE)
+                body = await read_body(
+                    request, self._limits.max_body_bytes, self._limits.body_timeout_seconds
+                )
+        except BodyTooLarge:
+            limit = self._limits.max_body_bytes
+            return _closing_error(413, f"request body exceeds {limit} bytes", cors)
+        except TimeoutError:
+            seconds = self._limits.body_timeout_seconds
+            return _closing_error(
+                408, f"request body did not arrive within {seconds} seconds", cors
+            )
+        except BodyIncomplete:
+            return _closing_error(400, "request body ended early", cors)
+        return await self._answer(request, action, query, body, cors)
+
+    def _refuse_head(
+        self, request: BaseRequest, query: dict[str, str], cors: dict[str, str]
+    ) -> web.Response | None:
+        """The answer when the request head alone settles it (the body is never read)."""
+        method = request.method
+        if method not in _METHODS:
+            # NapCat's express app answers only GET and POST; CONNECT, PUT and the rest are
+            # refused before any other work.
+            answer = envelope.failed(Retcode.BAD_REQUEST, f"method {method} is not allowed")
+            allow = {**cors, "Allow": "GET, POST, HEAD, OPTIONS"}
+            return json_response(answer, allow, status=405)
+        headers = request.headers
+        refusal = check_token(
+            self.config.token, query.get("access_token"), headers.get("Authorization")
+        )
         if refusal is not None:
-            return cors, refused_reply(refusal, cors)
-        return cors, None
+            return refused(refusal, cors)
+        declared = request.content_length
+        if declared is not None and declared > self._limits.max_body_bytes:
+            # Decided from the head, before a WebSocket or SSE answer could start.
+            limit = self._limits.max_body_bytes
+            return _closing_error(413, f"request body exceeds {limit} bytes", cors)
+        expect = headers.get("Expect")
+        if expect is not None and expect.lower() != "100-continue":
+            return _closing_error(417, f"unsupported expectation {expect!r}", cors)
+        return None
 
-    def wants_aiohttp(self, head: RequestHead, upgrade: bool) -> bool:
-        """Whether the request is a WebSocket upgrade or the SSE stream (aiohttp serves those)."""
-        return upgrade or (head.method == "GET" and head.action == "_events")
-
-    async def answer(self, head: RequestHead, body: bytes, cors: dict[str, str]) -> Reply:
-        """The reply to a request whose head passed `head_refusal`."""
-        wait = self._limiter.check(credential_key(self.config.token, self.config.token, head.peer))
+    async def _answer(
+        self,
+        request: BaseRequest,
+        action: str,
+        query: dict[str, str],
+        body: bytes,
+        cors: dict[str, str],
+    ) -> web.Response:
+        wait = self._limiter.check(request.remote)
         if wait:
-            return too_many_reply(wait, cors)
-        action = head.action
+            return too_many(wait, cors)
         if not action:
             hello = envelope.ok({"app_name": "Catnest", "app_version": __version__})
             hello["message"] = hello["wording"] = "Catnest is running"
-            return json_reply(hello, cors)
+            return json_response(hello, cors)
         try:
-            params = self._params(head, body)
+            params = self._params(request.headers.get("Content-Type", ""), body, query)
         except ActionError as exc:
-            return json_reply(envelope.failed(exc.retcode, exc.message), cors, status=400)
+            return json_response(envelope.failed(exc.retcode, exc.message), cors, status=400)
         echo = params.pop("echo", None)
         result = await run_action(self._registry, self._ctx, action, params, echo)
-        return json_reply(result, cors)
+        return web.Response(body=orjson.dumps(result), headers={**_JSON, **cors} if cors else _JSON)
 
-    def body_too_large(self, cors: Mapping[str, str]) -> Reply:
-        """413, decided from the declared size or while the body streams in."""
-        body = envelope.failed(
-            Retcode.BAD_REQUEST, f"request body exceeds {self._limits.max_body_bytes} bytes"
-        )
-        return json_reply(body, {**cors, "Connection": "close"}, status=413)
-
-    def body_too_slow(self, cors: Mapping[str, str]) -> Reply:
-        """408: the body did not arrive within the body timeout."""
-        seconds = self._limits.body_timeout_seconds
-        body = envelope.failed(
-            Retcode.BAD_REQUEST, f"request body did not arrive within {seconds} seconds"
-        )
-        return json_reply(body, {**cors, "Connection": "close"}, status=408)
-
-    def _params(self, head: RequestHead, body: bytes) -> dict[str, Any]:
+    def _params(self, content_type: str, body: bytes, query: dict[str, str]) -> dict[str, Any]:
         params: dict[str, Any] = {}
-        if head.method not in ("GET", "HEAD") and body.strip():
+        if body.strip():
             # `curl -d '{"count":3}'` labels JSON as a form (NapCat then reads one key named
             # `{"count":3}` and ignores the count): a form body never starts with a bare `{`
             # (encoders send %7B), so such a body is read as the JSON it is.
-            if head.content_type.startswith(_FORM) and not body.lstrip().startswith(b"{"):
+            if content_type.startswith(_FORM) and not body.lstrip().startswith(b"{"):
                 params = _form(body)
             else:
                 # Like NapCat, any other content type is read as JSON (clients often omit it).
                 params = decode_object(body, max_depth=self._limits.max_json_depth)
         # The query overrides the body, as in NapCat; the token is not a parameter.
-        if head.query:
-            params.update((k, v) for k, v in head.query.items() if k != "access_token")
+        if query:
+            params.update((k, v) for k, v in query.items() if k != "access_token")
         return params
 
     def _cors_headers(self, origin: str | None) -> dict[str, str]:
-        if origin is None:
+        allowed = self._sites.cors_origin(origin)
+        if allowed is None:
             return {}
-        return {"Access-Control-Allow-Origin": origin, **_CORS_BASE}
+        return {"Access-Control-Allow-Origin": allowed, **_CORS_BASE}
 
-    # --- connections aiohttp serves (handed over by the wire protocol) -------------------------
-
-    async def _handle(self, request: BaseRequest) -> web.StreamResponse:
-        raw_path = request.raw_path.partition("?")[0]
-        if not raw_path.startswith("/"):  # absolute form (`GET http://host/x`)
-            raw_path = request.rel_url.raw_path
-        head = RequestHead(
-            method=request.method,
-            path=raw_path,
-            query=parse_query(request.query_string),
-            origin=request.headers.get("Origin"),
-            authorization=request.headers.get("Authorization"),
-            content_type=request.headers.get("Content-Type", ""),
-            peer=request.remote,
-        )
-        cors, settled = self.head_refusal(head)
-        if settled is not None:
-            return as_response(settled)
-        if request.headers.get("Upgrade", "").lower() == "websocket":
-            key = credential_key(self.config.token, self.config.token, request.remote)
-            return await self._websocket(request, cors, key)
-        if head.method == "GET" and head.action == "_events":
-            return await serve_sse(request, self._events, self._sse_options(), cors)
-        try:
-            body = await self._read_body(request)
-        except BodyTooLarge:
-            return as_response(self.body_too_large(cors))
-        except ActionError as exc:
-            return json_response(envelope.failed(exc.retcode, exc.message), cors, status=400)
-        except TimeoutError:
-            return as_response(self.body_too_slow(cors))
-        return as_response(await self.answer(head, body, cors))
-
-    async def _read_body(self, request: BaseRequest) -> bytes:
-        if request.method in ("GET", "HEAD"):
-            return b""
-        async with asyncio.timeout(self._limits.body_timeout_seconds):
-            return await _read_body(request, self._limits.max_body_bytes)
-
-    async def _websocket(
-        self, request: BaseRequest, cors: dict[str, str], key: str
-    ) -> web.StreamResponse:
+    async def _websocket(self, request: BaseRequest, cors: dict[str, str]) -> web.StreamResponse:
         # NapCat's HTTP server upgrades on any path only with enableWebsocket.
         if not self.config.enable_websocket:
             body = envelope.failed(Retcode.BAD_REQUEST, "WebSocket is not enabled on this port")
@@ -237,7 +246,7 @@ class HttpApiServer:
             heart_interval_ms=self.config.heart_interval,
             debug=self.config.debug,
             open_sockets=self._sockets,
-            limiter=(self._limiter, key),
+            limiter=self._limiter,
         )
 
     def _sse_options(self) -> SseOptions:
@@ -249,28 +258,29 @@ class HttpApiServer:
         )
 
 
-async def _read_body(request: BaseRequest, limit: int) -> bytes:
-    declared = request.content_length
-    if declared is not None:
-        if declared > limit:
-            raise BodyTooLarge
-        if declared <= 0:
-            return b""
-        try:
-            return await request.content.readexactly(declared)
-        except asyncio.IncompleteReadError:
-            raise ActionError(Retcode.BAD_REQUEST, "request body ended early") from None
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        chunk = await request.content.readany()
-        if not chunk:
-            break
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
+def _action(raw_path: str) -> str:
+    # The first path segment names the action; an absolute-form target (`GET http://h/x`)
+    # keeps only its path.
+    path = raw_path.partition("?")[0]
+    if not path.startswith("/"):
+        path = "/" + path.split("://", 1)[-1].partition("/")[2]
+    return unquote(path.lstrip("/").partition("/")[0])
+
+
+def _upgrade(headers: Mapping[str, str]) -> str | None:
+    # What the request asks to switch to, lower-cased; only with `Connection: upgrade` does
+    # the parser treat it as an upgrade at all.
+    upgrade = headers.get("Upgrade")
+    if upgrade is None or "upgrade" not in headers.get("Connection", "").lower():
+        return None
+    return upgrade.strip().lower()
+
+
+def _query(query_string: str) -> dict[str, str]:
+    # Most calls carry no query: skip the parser (aiohttp's MultiDict costs more).
+    if not query_string:
+        return {}
+    return dict(parse_qsl(query_string, keep_blank_values=True))
 
 
 def _form(body: bytes) -> dict[str, Any]:
@@ -279,3 +289,10 @@ def _form(body: bytes) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ActionError(Retcode.BAD_REQUEST, "form body is not valid UTF-8") from None
     return dict(parse_qsl(text, keep_blank_values=True))
+
+
+def _closing_error(status: int, message: str, cors: Mapping[str, str]) -> web.Response:
+    # The body was not read to its end: the connection cannot carry another request.
+    response = json_response(envelope.failed(Retcode.BAD_REQUEST, message), cors, status=status)
+    response.force_close()
+    return response

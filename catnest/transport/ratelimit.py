@@ -1,4 +1,8 @@
-"""Per-credential token buckets: refuse a flood from one client, never lock everyone out."""
+"""Per-client token buckets: refuse a flood from one client, never lock everyone out.
+
+A client is its address: with a token set, every client presents the same token, so a bucket
+per token would make all of them share one budget.
+"""
 
 from __future__ import annotations
 
@@ -25,8 +29,10 @@ class RateLimiter:
         self._burst = float(limits.request_burst)
         self._buckets: dict[str, _Bucket] = {}
 
-    def check(self, key: str) -> float:
-        """Take one token for `key`; 0 when allowed, else the seconds to wait before retrying."""
+    def check(self, client: str | None) -> float:
+        """Take one token for `client` (its address); 0 when allowed, else the seconds to wait
+        before retrying."""
+        key = client or "?"
         now = time.monotonic()
         bucket = self._buckets.get(key)
         if bucket is None:
@@ -51,10 +57,3 @@ class RateLimiter:
             del self._buckets[key]
         if len(self._buckets) >= _MAX_BUCKETS:
             self._buckets.clear()
-
-
-def credential_key(token: str, presented: str | None, peer: str | None) -> str:
-    """Whose bucket a request draws from: its token when tokens are on, else its address."""
-    if token:
-        return f"token:{presented or ''}"
-    return f"addr:{peer or '?'}"

@@ -23,9 +23,9 @@ import orjson
 
 from catnest.actions.context import ActionContext
 from catnest.actions.dispatch import run_action
-from catnest.actions.events import lifecycle
 from catnest.config import HttpClientConfig
 from catnest.limits import Limits
+from catnest.onebot.events import lifecycle
 from catnest.onebot.registry import Registry
 from catnest.transport.events import BotEvents
 
@@ -69,8 +69,12 @@ class Webhook:
             self._queue.get_nowait()
             self.dropped += 1
             if self.dropped in (1, 10, 100) or self.dropped % 1000 == 0:
-                log.warning("bot %s: webhook %s is behind; %d events dropped so far",
-                            self.ctx.self_id, self.config.url, self.dropped)
+                log.warning(
+                    "bot %s: webhook %s is behind; %d events dropped so far",
+                    self.ctx.self_id,
+                    self.config.url,
+                    self.dropped,
+                )
         self._queue.put_nowait(data)
 
     async def start(self) -> None:
@@ -118,11 +122,19 @@ class Webhook:
                 answer = await resp.read()
                 ok = 200 <= resp.status < 300
                 if not ok:
-                    log.warning("bot %s: webhook %s answered %d", self.ctx.self_id,
-                                self.config.url, resp.status)
+                    log.warning(
+                        "bot %s: webhook %s answered %d",
+                        self.ctx.self_id,
+                        self.config.url,
+                        resp.status,
+                    )
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            log.warning("bot %s: webhook %s failed: %s", self.ctx.self_id, self.config.url,
-                        exc or type(exc).__name__)
+            log.warning(
+                "bot %s: webhook %s failed: %s",
+                self.ctx.self_id,
+                self.config.url,
+                exc or type(exc).__name__,
+            )
             return False
         if ok and answer.strip():
             await self._quick_operation(body, answer)
@@ -137,8 +149,6 @@ class Webhook:
         if not isinstance(operation, dict) or not operation:
             return
         params = {"context": orjson.loads(event_body), "operation": operation}
-        result = await run_action(self._registry, self.ctx, ".handle_quick_operation", params,
-                                  None)
+        result = await run_action(self._registry, self.ctx, ".handle_quick_operation", params, None)
         if result["status"] != "ok":
-            log.warning("bot %s: quick operation failed: %s", self.ctx.self_id,
-                        result["message"])
+            log.warning("bot %s: quick operation failed: %s", self.ctx.self_id, result["message"])

@@ -85,8 +85,9 @@ class WsReverseClient:
             try:
                 connected = await self._connect_once()
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-                log.info("bot %s: reverse WS %s unreachable: %s", self.ctx.self_id,
-                         self.config.url, exc)
+                log.info(
+                    "bot %s: reverse WS %s unreachable: %s", self.ctx.self_id, self.config.url, exc
+                )
                 connected = False
             delay = base if connected else min(delay * 2, max(base, MAX_BACKOFF_SECONDS))
             # Jitter keeps many bots from reconnecting in lockstep after a restart.

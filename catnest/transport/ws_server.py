@@ -3,7 +3,8 @@
 `/api` (or `/api/`) serves API calls only; any other path serves API calls and events, with
 the lifecycle `connect` event as the very first frame. Unlike NapCat, which accepts the upgrade
 and then sends a 1403 frame, a bad token or foreign origin is refused during the handshake
-(HTTP 401/403), so no frame is ever processed on an unauthenticated socket.
+(HTTP 401/403), so no frame is ever processed on an unauthenticated socket. Connects and
+disconnects are logged with the client's address and user agent.
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ from catnest.limits import Limits
 from catnest.onebot import envelope
 from catnest.onebot.errors import Retcode
 from catnest.onebot.registry import Registry
-from catnest.transport.auth import check_origin, check_token, own_origins
+from catnest.serving.auth import check_token
+from catnest.serving.listener import Connections, Listener, listen
+from catnest.serving.sites import SitePolicy
 from catnest.transport.events import BotEvents
-from catnest.transport.http_common import json_response, refused
-from catnest.transport.listener import bound_port, listen
-from catnest.transport.ratelimit import RateLimiter, credential_key
+from catnest.transport.ratelimit import RateLimiter
+from catnest.transport.replies import json_response, onebot_error, refused
 from catnest.transport.ws_session import WsSession
 
 log = logging.getLogger(__name__)
@@ -47,7 +49,7 @@ async def accept_websocket(
     heart_interval_ms: int,
     debug: bool,
     open_sockets: set[web.WebSocketResponse],
-    limiter: tuple[RateLimiter, str] | None = None,
+    limiter: RateLimiter,
 ) -> web.WebSocketResponse:
     """Upgrade an already authenticated request and serve it until it closes.
 
@@ -68,12 +70,16 @@ async def accept_websocket(
         heart_interval_ms=heart_interval_ms,
         debug=debug,
         abort=transport.abort if transport is not None else ws.force_close,
-        limiter=limiter,
+        limiter=(limiter, request.remote),
     )
+    agent = request.headers.get("User-Agent", "-")
+    log.info("bot %s: WebSocket %s connected from %s (%s)", ctx.self_id, request.path,
+             request.remote, agent)  # fmt: skip
     try:
         await session.run()
     finally:
         open_sockets.discard(ws)
+        log.info("bot %s: WebSocket from %s (%s) closed", ctx.self_id, request.remote, agent)
     return ws
 
 
@@ -94,37 +100,58 @@ class WsApiServer:
         registry: Registry[ActionContext],
         limits: Limits,
         events: BotEvents,
-        limiter: RateLimiter | None = None,
+        limiter: RateLimiter,
+        connections: Connections,
+        *,
+        where: str = "ws",
     ) -> None:
         self.config = config
         self.ctx = ctx
-        self._limiter = limiter or RateLimiter(limits)
+        self._limiter = limiter
+        self._connections = connections
         self._registry = registry
         self._limits = limits
         self._events = events
-        self._runner: web.ServerRunner | None = None
+        self._listener: Listener | None = None
         self._sockets: set[web.WebSocketResponse] = set()
         self.port = config.port
-        self._origins = own_origins(config.host, config.port, config.allow_origins)
+        self._sites = SitePolicy(
+            where=where,
+            token=config.token,
+            host=config.host,
+            port=config.port,
+            allow_origins=config.allow_origins,
+        )
 
     async def start(self) -> None:
         """Bind and serve; `self.port` holds the bound port (useful with port 0)."""
-        self._runner = await listen(self._handle, self.config.host, self.config.port, self._limits)
-        self.port = bound_port(self._runner, self.config.port)
-        self._origins = own_origins(self.config.host, self.port, self.config.allow_origins)
+        self._listener = await listen(
+            self._handle,
+            self.config.host,
+            self.config.port,
+            self._limits,
+            self._connections,
+            onebot_error,
+        )
+        self.port = self._listener.port
+        self._sites.bind(self.config.host, self.port)
 
     async def stop(self) -> None:
         """Close every connection and stop listening."""
         await close_all(self._sockets)
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        if self._listener is not None:
+            await self._listener.stop()
+            self._listener = None
 
     async def _handle(self, request: BaseRequest) -> web.StreamResponse:
-        refusal = check_origin(self.config.token, request.headers.get("Origin"), self._origins)
-        query = {k: v for k, v in request.query.items()}
+        headers = request.headers
+        refusal = self._sites.check(headers)
         if refusal is None:
-            refusal = check_token(self.config.token, query, request.headers.get("Authorization"))
+            refusal = check_token(
+                self.config.token,
+                request.query.get("access_token"),
+                headers.get("Authorization"),
+            )
         if refusal is not None:
             return refused(refusal, {})
         if request.headers.get("Upgrade", "").lower() != "websocket":
@@ -140,8 +167,5 @@ class WsApiServer:
             heart_interval_ms=self.config.heart_interval,
             debug=self.config.debug,
             open_sockets=self._sockets,
-            limiter=(
-                self._limiter,
-                credential_key(self.config.token, self.config.token, request.remote),
-            ),
+            limiter=self._limiter,
         )

@@ -18,16 +18,15 @@ from aiohttp import ClientWebSocketResponse, WSMsgType, web
 
 from catnest.actions.context import ActionContext, MessageFormat
 from catnest.actions.dispatch import run_action
-from catnest.actions.events import heartbeat, lifecycle
 from catnest.limits import Limits
 from catnest.onebot import envelope
 from catnest.onebot.errors import ActionError, Retcode
+from catnest.onebot.events import heartbeat, lifecycle
 from catnest.onebot.jsonwire import decode_object
 from catnest.onebot.registry import Registry
-from catnest.transport.eager import start_eagerly
 from catnest.transport.events import BotEvents
-from catnest.transport.http_common import rate_limited_message
 from catnest.transport.ratelimit import RateLimiter
+from catnest.transport.replies import rate_limited_message
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +48,7 @@ class WsSession:
         heart_interval_ms: int = 0,
         debug: bool = False,
         abort: Callable[[], None],
-        limiter: tuple[RateLimiter, str] | None = None,
+        limiter: tuple[RateLimiter, str | None] | None = None,
     ) -> None:
         self._limiter = limiter
         self._ws = ws
@@ -123,17 +122,10 @@ class WsSession:
             if writer.done():
                 break
             if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
-                # napcat-sdk sends every request as a binary frame of UTF-8 JSON.
+                # napcat-sdk sends every request as a binary frame of UTF-8 JSON. Each frame is
+                # answered in a task of its own: a slow send must not hold up a cheap read.
                 await self._inflight.acquire()
-                try:
-                    answer = self._answer(msg.data)
-                    task = start_eagerly(answer, loop, inline_safe=self._ctx.inline_safe)
-                except Exception:  # the reply could not be written: the connection is going
-                    log.debug("bot %s: answering a frame failed", self._ctx.self_id, exc_info=True)
-                    task = None
-                if task is None:
-                    self._inflight.release()
-                    continue
+                task = loop.create_task(self._answer(msg.data))
                 self._tasks.add(task)
                 task.add_done_callback(self._done)
             elif msg.type == WSMsgType.ERROR:
@@ -142,6 +134,10 @@ class WsSession:
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         self._inflight.release()
+        if not task.cancelled() and task.exception() is not None:
+            # The reply could not be written: the connection is going.
+            log.debug("bot %s: answering a frame failed", self._ctx.self_id,
+                      exc_info=task.exception())  # fmt: skip
 
     async def _answer(self, data: str | bytes) -> None:
         try:

@@ -18,11 +18,10 @@ import orjson
 from aiohttp import web
 from aiohttp.web_request import BaseRequest
 
-from catnest.actions.context import ActionContext, Identity
 from catnest.limits import Limits
 from catnest.onebot.errors import ActionError, Retcode
 from catnest.onebot.jsonwire import decode_object
-from catnest.world.social import MAX_UIN, MIN_UIN
+from catnest.world.accounts import MAX_UIN, MIN_UIN
 from catnest.world.world import World
 
 if TYPE_CHECKING:
@@ -66,7 +65,6 @@ class ApiError(ActionError):
     def not_found(cls, message: str) -> ApiError:
         """404: no such resource."""
         return cls(404, Retcode.NOT_FOUND, message)
-
 
 
 def status_of(exc: ActionError) -> int:
@@ -113,20 +111,8 @@ class WebContext:
     traffic: TrafficLog | None
     bots: list[int]
     base_url: str = ""
-    identity: Identity = field(default_factory=lambda: Identity("Catnest", "", "v11"))
     # Open streams' "end now" functions, called when the server stops.
     closers: set[Callable[[], None]] = field(default_factory=set)
-
-    def as_user(self, uin: int) -> ActionContext:
-        """An action context speaking for virtual user `uin` (array messages), so the user
-        side builds content and message objects with exactly the bots' rules and shapes."""
-        return ActionContext(
-            self_id=uin,
-            world=self.world,
-            message_format="array",
-            identity=self.identity,
-            limits=self.limits,
-        )
 
 
 class BodyTooLarge(Exception):
@@ -169,8 +155,10 @@ class ApiRequest:
         fetch can send cross-site are refused, a second wall behind the origin check.
         """
         declared = self.raw.headers.get("Content-Type")
-        if declared and self.raw.content_type != "application/json" and (
-            self.raw.content_length != 0
+        if (
+            declared
+            and self.raw.content_type != "application/json"
+            and (self.raw.content_length != 0)
         ):
             raise ApiError(415, Retcode.BAD_REQUEST, "Content-Type must be application/json")
         body = await read_body(self.raw, self.ctx.limits.max_body_bytes)
@@ -214,7 +202,7 @@ class ApiRequest:
     async def acting_user(self, name: str = "uin") -> int:
         """The virtual user this request acts as: it must exist and must not be a bot."""
         uin = self.uin(name)
-        account = await self.ctx.world.social.account(uin)
+        account = await self.ctx.world.accounts.account(uin)
         if account.is_bot:
             raise ApiError(
                 403,
@@ -309,8 +297,11 @@ class Routes:
                 return route.handler, match.groupdict()
             allowed.append(route.method)
         if allowed:
-            raise ApiError(405, Retcode.BAD_REQUEST, f"{method} is not allowed here; use "
-                           + ", ".join(sorted(set(allowed))))
+            raise ApiError(
+                405,
+                Retcode.BAD_REQUEST,
+                f"{method} is not allowed here; use " + ", ".join(sorted(set(allowed))),
+            )
         raise ApiError.not_found(f"no endpoint {path}")
 
 

@@ -52,7 +52,7 @@ def member_json(member: Member) -> dict[str, Any]:
 
 async def allocate_group_id(world: World, base: int = GROUP_BASE) -> int:
     """The next free group number: one past the highest in the group range."""
-    taken = {group.group_id for group in await world.social.all_groups()}
+    taken = {group.group_id for group in await world.groups.all_groups()}
     candidate = max((g for g in taken if base <= g < base + _GROUP_SPAN), default=base - 1) + 1
     while candidate in taken:
         candidate += 1
@@ -67,19 +67,17 @@ def _check_name(req: ApiRequest, field: str, value: str) -> str:
 
 
 async def _own_view(req: ApiRequest, uin: int, group_id: int) -> dict[str, Any]:
-    social = req.ctx.world.social
-    member = await social.require_member(group_id, uin)
-    return group_json(await social.group(group_id), member.role)
+    member = await req.ctx.world.groups.require_member(group_id, uin)
+    return group_json(await req.ctx.world.groups.group(group_id), member.role)
 
 
 @routes.get("/api/v1/users/{uin}/groups")
 async def list_groups(req: ApiRequest) -> Any:
     """The groups the user belongs to, with their role in each."""
     uin = await req.acting_user()
-    social = req.ctx.world.social
     out = []
-    for group in await social.groups_of(uin):
-        member = await social.member(group.group_id, uin)
+    for group in await req.ctx.world.groups.groups_of(uin):
+        member = await req.ctx.world.groups.member(group.group_id, uin)
         out.append(group_json(group, member.role if member else None))
     return {"groups": out}
 
@@ -100,10 +98,10 @@ async def create_group(req: ApiRequest) -> Reply:
     group_id = body.group_id
     if group_id is None:
         group_id = await allocate_group_id(world)
-    elif group_id in {g.group_id for g in await world.social.all_groups()}:
+    elif group_id in {g.group_id for g in await world.groups.all_groups()}:
         raise ApiError.conflict(f"group {group_id} already exists")
     members = [(m, "member", "") for m in dict.fromkeys(body.members) if m != uin]
-    group = await world.social.create_group(group_id, name, uin, members)
+    group = await world.groups.create_group(group_id, name, uin, members)
     return created(group_json(group, "owner"))
 
 
@@ -125,13 +123,14 @@ async def change_group(req: ApiRequest) -> Any:
     uin = await req.acting_user()
     group_id = req.uin("group_id")
     body = await req.body(GroupChange)
-    social = req.ctx.world.social
     if body.name is None and body.mute_all is None:
         raise ApiError.bad("name or mute_all: at least one is required")
     if body.name is not None:
-        await social.set_group_name(uin, group_id, _check_name(req, "name", body.name))
+        await req.ctx.world.group_admin.set_group_name(
+            uin, group_id, _check_name(req, "name", body.name)
+        )
     if body.mute_all is not None:
-        await social.whole_ban(uin, group_id, body.mute_all)
+        await req.ctx.world.group_admin.whole_ban(uin, group_id, body.mute_all)
     return await _own_view(req, uin, group_id)
 
 
@@ -140,7 +139,7 @@ async def leave_group(req: ApiRequest) -> Reply:
     """Leave the group; its owner must pass `?dismiss=true`, which dismisses it."""
     uin = await req.acting_user()
     dismiss = req.flag_query("dismiss")
-    await req.ctx.world.social.leave(uin, req.uin("group_id"), dismiss=dismiss)
+    await req.ctx.world.groups.leave(uin, req.uin("group_id"), dismiss=dismiss)
     return NO_CONTENT
 
 
@@ -148,7 +147,7 @@ async def leave_group(req: ApiRequest) -> Reply:
 async def list_members(req: ApiRequest) -> Any:
     """Every member of a group the user belongs to."""
     uin = await req.acting_user()
-    members = await req.ctx.world.social.members(req.uin("group_id"), uin)
+    members = await req.ctx.world.groups.members(req.uin("group_id"), uin)
     return {"members": [member_json(m) for m in members]}
 
 
@@ -165,15 +164,16 @@ async def add_member(req: ApiRequest) -> Reply:
     uin = await req.acting_user()
     group_id = req.uin("group_id")
     body = await req.body(NewMember)
-    social = req.ctx.world.social
     if body.invite:
-        flag = await social.invite_to_group(uin, group_id, body.user_id)
+        flag = await req.ctx.world.requests.invite_to_group(uin, group_id, body.user_id)
         return accepted({"flag": flag})
     card = _check_name(req, "card", body.card)
-    await social.require_member(group_id, uin)
-    if await social.member(group_id, body.user_id) is not None:
+    await req.ctx.world.groups.require_member(group_id, uin)
+    if await req.ctx.world.groups.member(group_id, body.user_id) is not None:
         raise ApiError.conflict(f"{body.user_id} is already a member of group {group_id}")
-    member = await social.add_member(group_id, body.user_id, "member", card, operator=uin)
+    member = await req.ctx.world.groups.add_member(
+        group_id, body.user_id, "member", card, operator=uin
+    )
     return created(member_json(member))
 
 
@@ -183,14 +183,14 @@ async def kick(req: ApiRequest) -> Reply:
     later join requests."""
     uin = await req.acting_user()
     block = req.flag_query("block")
-    await req.ctx.world.social.kick(
+    await req.ctx.world.group_admin.kick(
         uin, req.uin("group_id"), req.uin("user_id"), reject_add_request=block
     )
     return NO_CONTENT
 
 
 async def _member_now(req: ApiRequest, uin: int) -> Any:
-    member = await req.ctx.world.social.group_member(req.uin("group_id"), req.uin("user_id"), uin)
+    member = await req.ctx.world.groups.group_member(req.uin("group_id"), req.uin("user_id"), uin)
     return member_json(member)
 
 
@@ -198,7 +198,7 @@ async def _member_now(req: ApiRequest, uin: int) -> Any:
 async def appoint_admin(req: ApiRequest) -> Any:
     """Make a member an admin (owner only)."""
     uin = await req.acting_user()
-    await req.ctx.world.social.set_admin(uin, req.uin("group_id"), req.uin("user_id"), True)
+    await req.ctx.world.group_admin.set_admin(uin, req.uin("group_id"), req.uin("user_id"), True)
     return await _member_now(req, uin)
 
 
@@ -206,7 +206,7 @@ async def appoint_admin(req: ApiRequest) -> Any:
 async def dismiss_admin(req: ApiRequest) -> Any:
     """Make an admin a plain member again (owner only)."""
     uin = await req.acting_user()
-    await req.ctx.world.social.set_admin(uin, req.uin("group_id"), req.uin("user_id"), False)
+    await req.ctx.world.group_admin.set_admin(uin, req.uin("group_id"), req.uin("user_id"), False)
     return await _member_now(req, uin)
 
 
@@ -220,7 +220,7 @@ async def set_card(req: ApiRequest) -> Any:
     uin = await req.acting_user()
     body = await req.body(CardChange)
     card = _check_name(req, "card", body.card)
-    await req.ctx.world.social.set_card(uin, req.uin("group_id"), req.uin("user_id"), card)
+    await req.ctx.world.group_admin.set_card(uin, req.uin("group_id"), req.uin("user_id"), card)
     return await _member_now(req, uin)
 
 
@@ -233,8 +233,9 @@ async def mute(req: ApiRequest) -> Any:
     """Mute a member for `duration` seconds (cut to QQ's 30 days); owner or admin."""
     uin = await req.acting_user()
     body = await req.body(Mute)
-    social = req.ctx.world.social
-    applied = await social.ban(uin, req.uin("group_id"), req.uin("user_id"), body.duration)
+    applied = await req.ctx.world.group_admin.ban(
+        uin, req.uin("group_id"), req.uin("user_id"), body.duration
+    )
     return {"duration": applied, "member": await _member_now(req, uin)}
 
 
@@ -242,7 +243,7 @@ async def mute(req: ApiRequest) -> Any:
 async def unmute(req: ApiRequest) -> Reply:
     """Lift a member's mute."""
     uin = await req.acting_user()
-    await req.ctx.world.social.ban(uin, req.uin("group_id"), req.uin("user_id"), 0)
+    await req.ctx.world.group_admin.ban(uin, req.uin("group_id"), req.uin("user_id"), 0)
     return NO_CONTENT
 
 
@@ -257,5 +258,5 @@ async def request_join(req: ApiRequest) -> Reply:
     event) answer."""
     uin = await req.acting_user()
     body = await req.body(JoinRequest)
-    flag = await req.ctx.world.social.request_join_group(uin, body.group_id, body.comment)
+    flag = await req.ctx.world.requests.request_join_group(uin, body.group_id, body.comment)
     return accepted({"flag": flag})

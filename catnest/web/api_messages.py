@@ -1,10 +1,10 @@
 """Messages as a user sends and reads them: conversations, history, sending, read marks,
 recalls, reactions and pokes.
 
-Content goes through the bots' own rules (`build_content`, `deliver`) and comes back in the
-bots' own shapes (`message_object`, `contact_item` as `get_recent_contact` gives them), seen
-from the user: what a bot can send, a user can, and a user's conversation list is exactly
-what `get_recent_contact` answers for that account.
+Content goes through the bots' own rules (`onebot/content.py`, `world.messages.send`) and
+comes back in the bots' own shapes (`message_object`, and `contact_item` as
+`get_recent_contact` gives them), seen from the user: what a bot can send, a user can, and a
+user's conversation list is exactly what `get_recent_contact` answers for that account.
 """
 
 from __future__ import annotations
@@ -13,18 +13,17 @@ from typing import Any
 
 import msgspec
 
-from catnest.actions.contacts import DEFAULT_COUNT, contact_item
-from catnest.actions.messages import build_content, deliver
-from catnest.actions.shapes import message_object
-from catnest.onebot.segments import raw_message
+from catnest.onebot.content import build_content, content_of
+from catnest.onebot.shapes import contact_item, message_object
 from catnest.store.records import Conversation, StoredMessage
 from catnest.web.api import NO_CONTENT, ApiError, ApiRequest, Reply, Routes, created
-from catnest.world.chat import Content
-from catnest.world.extras import canonical_emoji_id
+from catnest.world.reactions import canonical_emoji_id
 
 routes = Routes()
 
 DEFAULT_PAGE = 20
+# As get_recent_contact answers without a count.
+DEFAULT_CONVERSATIONS = 10
 _PRIVATE = "/api/v1/users/{uin}/private/{user_id}"
 _GROUP = "/api/v1/users/{uin}/groups/{group_id}"
 _MESSAGE = "/api/v1/users/{uin}/messages/{message_id}"
@@ -41,24 +40,23 @@ async def conversations(req: ApiRequest) -> Any:
     (`unreadCnt` included), and a feed cursor taken before reading: polling from it misses
     nothing that happened after this list was read."""
     uin = await req.acting_user()
-    count = req.int_query("count", DEFAULT_COUNT, 0, req.ctx.limits.max_recent_contacts)
+    count = req.int_query("count", DEFAULT_CONVERSATIONS, 0, req.ctx.limits.max_recent_contacts)
     cursor = req.ctx.feed.cursor()
-    ctx = req.ctx.as_user(uin)
-    entries = await req.ctx.world.chat.recent_contacts(uin, count)
-    return {"conversations": [contact_item(e, ctx) for e in entries], "cursor": cursor}
+    entries = await req.ctx.world.conversations.recent_contacts(uin, count)
+    items = [contact_item(e, self_id=uin, fmt="array") for e in entries]
+    return {"conversations": items, "cursor": cursor}
 
 
 async def _private(req: ApiRequest, uin: int) -> Conversation | None:
-    return await req.ctx.world.chat.private_conv(uin, req.uin("user_id"))
+    return await req.ctx.world.conversations.private_conv(uin, req.uin("user_id"))
 
 
 async def _group(req: ApiRequest, uin: int) -> Conversation:
-    return await req.ctx.world.chat.group_conv(uin, req.uin("group_id"))
+    return await req.ctx.world.conversations.group_conv(uin, req.uin("group_id"))
 
 
 async def _page(req: ApiRequest, uin: int, conv: Conversation | None) -> Any:
     """A page of history, oldest first; `anchor` (a message id) is excluded from it."""
-    chat = req.ctx.world.chat
     count = req.int_query("count", DEFAULT_PAGE, 1, req.ctx.limits.max_history_count)
     direction = req.query.get("direction", "older")
     if direction not in ("older", "newer"):
@@ -73,14 +71,14 @@ async def _page(req: ApiRequest, uin: int, conv: Conversation | None) -> Any:
     # The world's pages include their anchor: ask for it, one more to know if there is more,
     # and drop it.
     wanted = count + 1 + (anchor is not None)
-    page = await chat.history(
+    page = await req.ctx.world.conversations.history(
         uin, conv, anchor=anchor, count=wanted, older=older, with_recalled=True
     )
     page = [m for m in page if m.message_id != anchor]
     has_more = len(page) > count
     page = page[-count:] if older else page[:count]
     shown = [m for m in page if m.recalled_at is None]
-    reactions = await req.ctx.world.extras.reactions_on(uin, shown)
+    reactions = await req.ctx.world.reactions.on_messages(uin, shown)
     messages = []
     for m in page:
         if m.recalled_at is not None:
@@ -127,13 +125,21 @@ async def _send(
     user_id: int | None = None,
     via_group: int | None = None,
 ) -> Reply:
-    ctx = req.ctx.as_user(uin)
-    content = build_content(ctx, body.message, body.auto_escape, private=group_id is None)
-    segments = req.ctx.media.link(content.segments)
-    content = Content(segments, raw_message(segments))
-    sent = await deliver(ctx, content, group_id=group_id, user_id=user_id, via_group=via_group)
-    message = await req.ctx.world.chat.get_message(uin, sent["message_id"])
-    return created({**sent, "message": message_json(message, uin)})
+    limits = req.ctx.limits
+    content = build_content(body.message, body.auto_escape, limits=limits, private=group_id is None)
+    content = content_of(req.ctx.media.link(content.segments))
+    sent = await req.ctx.world.messages.send(
+        uin,
+        content,
+        group_id=group_id,
+        user_id=user_id,
+        via_group=via_group,
+        max_forward_depth=limits.max_forward_depth,
+    )
+    answer: dict[str, Any] = {"message_id": sent.message.message_id}
+    if sent.res_id is not None:
+        answer.update(res_id=sent.res_id, forward_id=sent.res_id)
+    return created({**answer, "message": message_json(sent.message, uin)})
 
 
 @routes.get(_PRIVATE + "/messages")
@@ -164,7 +170,7 @@ async def read_private(req: ApiRequest) -> Reply:
     mark = await req.body(ReadMark)
     conv = await _private(req, uin)
     if conv is not None:
-        await req.ctx.world.chat.mark_read(uin, conv, mark.message_id)
+        await req.ctx.world.conversations.mark_read(uin, conv, mark.message_id)
     elif mark.message_id is not None:
         raise ApiError.not_found(f"message {mark.message_id} not found in this conversation")
     return NO_CONTENT
@@ -190,7 +196,7 @@ async def read_group(req: ApiRequest) -> Reply:
     """Mark a group's conversation read (up to `message_id` when given)."""
     uin = await req.acting_user()
     mark = await req.body(ReadMark)
-    await req.ctx.world.chat.mark_read(uin, await _group(req, uin), mark.message_id)
+    await req.ctx.world.conversations.mark_read(uin, await _group(req, uin), mark.message_id)
     return NO_CONTENT
 
 
@@ -206,8 +212,8 @@ async def get_message(req: ApiRequest) -> Any:
     """One message the user can see, with its reactions."""
     uin = await req.acting_user()
     world = req.ctx.world
-    message = await world.chat.get_message(uin, _message_id(req))
-    reactions = await world.extras.reactions_on(uin, [message])
+    message = await world.messages.get_message(uin, _message_id(req))
+    reactions = await world.reactions.on_messages(uin, [message])
     return {
         "message": message_json(message, uin),
         "reactions": reactions_json(reactions.get(message.message_id, [])),
@@ -218,14 +224,14 @@ async def get_message(req: ApiRequest) -> Any:
 async def recall(req: ApiRequest) -> Reply:
     """Recall a message: one's own within two minutes, or (owner / admin) a lower rank's."""
     uin = await req.acting_user()
-    await req.ctx.world.chat.recall(uin, _message_id(req))
+    await req.ctx.world.messages.recall(uin, _message_id(req))
     return NO_CONTENT
 
 
 async def _react(req: ApiRequest, add: bool) -> Any:
     uin = await req.acting_user()
     emoji = canonical_emoji_id(req.params["emoji_id"])
-    count = await req.ctx.world.extras.react(uin, _message_id(req), emoji, add)
+    count = await req.ctx.world.reactions.react(uin, _message_id(req), emoji, add)
     return {"emoji_id": emoji, "count": count}
 
 
@@ -251,6 +257,5 @@ async def poke(req: ApiRequest) -> Reply:
     """Poke an account: in a group both belong to, or privately (friends or group mates)."""
     uin = await req.acting_user()
     body = await req.body(Poke)
-    await req.ctx.world.extras.poke(uin, body.user_id, body.group_id)
+    await req.ctx.world.pokes.poke(uin, body.user_id, body.group_id)
     return NO_CONTENT
-

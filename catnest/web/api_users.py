@@ -10,7 +10,7 @@ from catnest import __version__
 from catnest.onebot.errors import BadParams
 from catnest.store.records import Account, Friend
 from catnest.web.api import ApiError, ApiRequest, Reply, Routes, accepted, created
-from catnest.world.social import check_uin
+from catnest.world.accounts import check_uin
 from catnest.world.world import World
 
 routes = Routes()
@@ -44,7 +44,7 @@ def friend_json(friend: Friend) -> dict[str, Any]:
 
 async def allocate_uin(world: World, base: int = USER_BASE) -> int:
     """The next free QQ number for a virtual user: one past the highest in the user range."""
-    taken = {account.uin for account in await world.social.accounts()}
+    taken = {account.uin for account in await world.accounts.accounts()}
     candidate = max((u for u in taken if base <= u < base + _USER_SPAN), default=base - 1) + 1
     while candidate in taken:
         candidate += 1
@@ -65,15 +65,15 @@ async def create_user(
         raise ApiError.bad(f"nickname: longer than {max_name_chars} characters")
     if uin is not None:
         check_uin(uin, "uin")
-        if await world.social.find_account(uin) is not None:
+        if await world.accounts.find_account(uin) is not None:
             raise ApiError.conflict(f"account {uin} already exists")
-        return await world.social.create_account(uin, nickname, sex=sex, age=age)
+        return await world.accounts.create_account(uin, nickname, sex=sex, age=age)
     for _ in range(_ALLOCATION_ATTEMPTS):
         candidate = await allocate_uin(world)
         try:
-            return await world.social.create_account(candidate, nickname, sex=sex, age=age)
+            return await world.accounts.create_account(candidate, nickname, sex=sex, age=age)
         except BadParams:
-            if await world.social.find_account(candidate) is None:
+            if await world.accounts.find_account(candidate) is None:
                 raise  # refused for another reason (the nickname)
     raise ApiError.conflict("could not find a free QQ number; pass uin explicitly")
 
@@ -81,8 +81,7 @@ async def create_user(
 @routes.get("/api/v1/info")
 async def info(req: ApiRequest) -> Any:
     """The server, its bots and the limits a client should respect."""
-    social = req.ctx.world.social
-    bots = [account_json(await social.account(uin)) for uin in req.ctx.bots]
+    bots = [account_json(await req.ctx.world.accounts.account(uin)) for uin in req.ctx.bots]
     limits = req.ctx.limits
     return {
         "app_name": "Catnest",
@@ -105,7 +104,7 @@ async def list_users(req: ApiRequest) -> Any:
     kind = req.query.get("kind", "")
     if kind not in ("", "user", "bot"):
         raise ApiError.bad(f"kind: expected 'user' or 'bot', got {kind!r}")
-    accounts = await req.ctx.world.social.accounts()
+    accounts = await req.ctx.world.accounts.accounts()
     if kind:
         accounts = [a for a in accounts if a.is_bot == (kind == "bot")]
     return {"users": [account_json(a) for a in accounts]}
@@ -136,14 +135,14 @@ async def create(req: ApiRequest) -> Reply:
 @routes.get("/api/v1/users/{uin}")
 async def get_user(req: ApiRequest) -> Any:
     """One account (a bot's too)."""
-    return account_json(await req.ctx.world.social.account(req.uin("uin")))
+    return account_json(await req.ctx.world.accounts.account(req.uin("uin")))
 
 
 @routes.get("/api/v1/users/{uin}/friends")
 async def friends(req: ApiRequest) -> Any:
     """The user's friends with the user's remarks."""
     uin = await req.acting_user()
-    return {"friends": [friend_json(f) for f in await req.ctx.world.social.friends(uin)]}
+    return {"friends": [friend_json(f) for f in await req.ctx.world.friends.friends(uin)]}
 
 
 class NewFriend(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -157,12 +156,11 @@ async def add_friend(req: ApiRequest) -> Reply:
     """Become friends directly (no request), bots included: a test's quickest setup."""
     uin = await req.acting_user()
     body = await req.body(NewFriend)
-    social = req.ctx.world.social
-    await social.account(body.user_id)
-    if await social.friend(uin, body.user_id) is not None:
+    await req.ctx.world.accounts.account(body.user_id)
+    if await req.ctx.world.friends.friend(uin, body.user_id) is not None:
         raise ApiError.conflict(f"{uin} and {body.user_id} are already friends")
-    await social.make_friends(uin, body.user_id, body.remark, body.peer_remark)
-    friend = await social.friend(uin, body.user_id)
+    await req.ctx.world.friends.make_friends(uin, body.user_id, body.remark, body.peer_remark)
+    friend = await req.ctx.world.friends.friend(uin, body.user_id)
     assert friend is not None
     return created(friend_json(friend))
 
@@ -171,7 +169,7 @@ async def add_friend(req: ApiRequest) -> Reply:
 async def delete_friend(req: ApiRequest) -> Reply:
     """End a friendship on both sides; the chat history stays."""
     uin = await req.acting_user()
-    await req.ctx.world.social.delete_friend(uin, req.uin("user_id"))
+    await req.ctx.world.friends.delete_friend(uin, req.uin("user_id"))
     return Reply(204)
 
 
@@ -185,9 +183,8 @@ async def request_friend(req: ApiRequest) -> Reply:
     """Ask an account (typically a bot, which hears a `request.friend` event) to be friends."""
     uin = await req.acting_user()
     body = await req.body(FriendRequest)
-    social = req.ctx.world.social
-    await social.account(body.user_id)
-    if await social.friend(uin, body.user_id) is not None:
+    await req.ctx.world.accounts.account(body.user_id)
+    if await req.ctx.world.friends.friend(uin, body.user_id) is not None:
         raise ApiError.conflict(f"{uin} and {body.user_id} are already friends")
-    flag = await social.request_friend(uin, body.user_id, body.comment)
+    flag = await req.ctx.world.requests.request_friend(uin, body.user_id, body.comment)
     return accepted({"flag": flag})

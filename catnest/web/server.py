@@ -2,10 +2,12 @@
 static files at `/` and the user-side JSON API under `/api/v1/`.
 
 Order of work on each request, cheapest refusal first: Host (DNS rebinding, when no token),
-Origin and `Sec-Fetch-Site` (cross-site requests), CORS preflight, routing, token, then the
-endpoint, which reads a body only within `limits.max_body_bytes`. Cross-site requests are
-refused with or without a token: the page changes the world on a user's behalf, so another
-site must never be able to make it do so (only `web.allow_origins` may).
+Origin and `Sec-Fetch-Site` (cross-site requests; serving/sites.py), CORS preflight, routing,
+token, then the endpoint, which reads a body only within `limits.max_body_bytes`. Cross-site
+requests are refused with or without a token: the page changes the world on a user's behalf,
+so another site must never be able to make it do so (only loopback pages and
+`web.allow_origins` may). The port has the same listener limits as every other
+(serving/listener.py).
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from aiohttp.web_request import BaseRequest
 
 from catnest.config import Config
 from catnest.onebot.errors import ActionError, Retcode
-from catnest.transport.auth import CROSS_ORIGIN, Refusal, check_token, own_origins
+from catnest.serving.auth import check_token
+from catnest.serving.listener import Connections, Listener, listen
+from catnest.serving.sites import SitePolicy
 from catnest.web import api_groups, api_messages, api_users, media, stream
 from catnest.web.api import (
     ApiRequest,
@@ -40,7 +44,7 @@ from catnest.world.world import World
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
-_STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_READ_ONLY = frozenset({"GET", "HEAD", "OPTIONS"})
 _CORS_BASE = {
     "Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
     "Access-Control-Allow-Headers": "Authorization, Content-Type, Last-Event-ID",
@@ -53,13 +57,14 @@ _SAFETY = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
 }
-_STATIC_SAFETY = {**_SAFETY, "Content-Security-Policy": "frame-ancestors 'none'",
-                  "Cache-Control": "no-cache"}
+_STATIC_SAFETY = {
+    **_SAFETY,
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "Cache-Control": "no-cache",
+}
 # Served without the token: uploads have unguessable names, and bots must be able to fetch
 # the URL an image segment carries (like QQ's own media URLs).
 _PUBLIC_PREFIX = "/api/v1/media/"
-_WRONG_HOST = Refusal(403, Retcode.UNAUTHORIZED, "unexpected Host header")
-_CROSS_SITE = Refusal(403, Retcode.UNAUTHORIZED, "cross-site request refused")
 
 
 def all_routes() -> Routes:
@@ -70,10 +75,6 @@ def all_routes() -> Routes:
     return routes
 
 
-def _host_of(origin: str) -> str:
-    return origin.split("://", 1)[-1]
-
-
 class WebServer:
     """The chat page and the user-side API, acting in `world`."""
 
@@ -82,11 +83,14 @@ class WebServer:
         config: Config,
         world: World,
         traffic: TrafficLog | None,
+        connections: Connections,
         static_dir: Path = STATIC_DIR,
     ) -> None:
         self.config = config.web
         self.static_dir = static_dir
         self.port = config.web.port
+        self._limits = config.limits
+        self._connections = connections
         store = MediaStore(Path(config.data_dir) / "media", config.limits.max_body_bytes)
         self.ctx = WebContext(
             world=world,
@@ -97,13 +101,15 @@ class WebServer:
             bots=[bot.uin for bot in config.bots],
         )
         self._routes = all_routes()
-        self._runner: web.ServerRunner | None = None
-        self._set_origins()
-
-    def _set_origins(self) -> None:
-        self._extra = frozenset(o.rstrip("/") for o in self.config.allow_origins)
-        self._origins = own_origins(self.config.host, self.port, self._extra)
-        self._hosts = frozenset(_host_of(o) for o in self._origins)
+        self._listener: Listener | None = None
+        self._sites = SitePolicy(
+            where="web",
+            token=self.config.token,
+            host=self.config.host,
+            port=self.port,
+            allow_origins=self.config.allow_origins,
+            strict=True,
+        )
 
     @property
     def url(self) -> str:
@@ -118,15 +124,16 @@ class WebServer:
     async def start(self) -> None:
         """Start the feed, bind and serve; `self.port` holds the bound port."""
         self.ctx.feed.start()
-        server = web.Server(self._handle, handler_cancellation=True)
-        # Streams end on their own when the feed closes; one second covers the rest.
-        self._runner = web.ServerRunner(server, access_log=None, shutdown_timeout=1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.config.host, self.config.port, reuse_address=True)
-        await site.start()
-        if self._runner.addresses:
-            self.port = int(self._runner.addresses[0][1])
-        self._set_origins()
+        self._listener = await listen(
+            self._handle,
+            self.config.host,
+            self.config.port,
+            self._limits,
+            self._connections,
+            self._listener_error,
+        )
+        self.port = self._listener.port
+        self._sites.bind(self.config.host, self.port)
         self.ctx.base_url = self.url
         self.ctx.media.base_url = self.url
 
@@ -135,15 +142,15 @@ class WebServer:
         self.ctx.feed.close()
         for close in list(self.ctx.closers):
             close()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        if self._listener is not None:
+            await self._listener.stop()
+            self._listener = None
 
     # --- the request pipeline --------------------------------------------------------------
 
     async def _handle(self, request: BaseRequest) -> web.StreamResponse:
         origin = request.headers.get("Origin")
-        refusal = self._check_site(request, origin)
+        refusal = self._sites.check(request.headers, changes_state=request.method not in _READ_ONLY)
         if refusal is not None:
             return self._error(refusal.status, refusal.retcode, refusal.message, {})
         cors = self._cors(origin)
@@ -153,16 +160,19 @@ class WebServer:
         if not path.startswith("/api/"):
             return await self._static(request, path)
         if not (request.method == "GET" and path.startswith(_PUBLIC_PREFIX)):
-            query = {k: v for k, v in request.query.items()}
-            denied = check_token(self.config.token, query, request.headers.get("Authorization"))
+            denied = check_token(
+                self.config.token,
+                request.query.get("access_token"),
+                request.headers.get("Authorization"),
+            )
             if denied is not None:
                 extra = {"WWW-Authenticate": "Bearer"} if denied.status == 401 else {}
-                return self._error(denied.status, denied.retcode, denied.message,
-                                   {**cors, **extra})
+                return self._error(denied.status, denied.retcode, denied.message, {**cors, **extra})
         return await self._api(request, path, cors)
 
-    async def _api(self, request: BaseRequest, path: str, cors: dict[str, str]
-                   ) -> web.StreamResponse:
+    async def _api(
+        self, request: BaseRequest, path: str, cors: dict[str, str]
+    ) -> web.StreamResponse:
         try:
             handler, params = self._routes.resolve(request.method, path)
             result = await handler(ApiRequest(request, params, self.ctx, cors))
@@ -170,8 +180,9 @@ class WebServer:
             return self._error(status_of(exc), exc.retcode, exc.message, cors)
         except BodyTooLarge:
             limit = self.ctx.limits.max_body_bytes
-            return self._error(413, Retcode.BAD_REQUEST, f"request body exceeds {limit} bytes",
-                               cors)
+            return self._error(
+                413, Retcode.BAD_REQUEST, f"request body exceeds {limit} bytes", cors
+            )
         except Exception:
             request_id = secrets.token_hex(6)
             log.exception("web %s %s failed (request %s)", request.method, path, request_id)
@@ -182,30 +193,15 @@ class WebServer:
         reply = result if isinstance(result, Reply) else Reply(200, result)
         return json_reply(reply.body, reply.status, {**cors, **_SAFETY})
 
-    def _check_site(self, request: BaseRequest, origin: str | None) -> Refusal | None:
-        # Without a token, a page on another site could reach us through DNS rebinding (its
-        # own name resolving to 127.0.0.1): its requests are same-origin, but name a Host
-        # that is not ours.
-        if not self.config.token and request.headers.get("Host") not in self._hosts:
-            return _WRONG_HOST
-        if origin is not None and origin.rstrip("/") not in self._origins:
-            return CROSS_ORIGIN
-        # Browsers that omit Origin still say where a request comes from; a site sharing our
-        # registrable domain (another port of localhost) is "same-site" but not ours.
-        site = request.headers.get("Sec-Fetch-Site", "")
-        allowed_foreign = origin is not None and origin.rstrip("/") in self._extra
-        if (
-            request.method in _STATE_CHANGING
-            and site in ("cross-site", "same-site")
-            and not allowed_foreign
-        ):
-            return _CROSS_SITE
-        return None
-
     def _cors(self, origin: str | None) -> dict[str, str]:
-        if origin is None or origin.rstrip("/") not in self._extra:
+        allowed = self._sites.cors_origin(origin)
+        if allowed is None:
             return {}
-        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin", **_CORS_BASE}
+        return {"Access-Control-Allow-Origin": allowed, "Vary": "Origin", **_CORS_BASE}
+
+    def _listener_error(self, status: int, message: str) -> web.Response:
+        code = Retcode.INTERNAL if status >= 500 else Retcode.BAD_REQUEST
+        return self._error(status, code, message, {})
 
     def _error(
         self, status: int, code: int, message: str, headers: Mapping[str, str]
@@ -214,8 +210,12 @@ class WebServer:
 
     async def _static(self, request: BaseRequest, path: str) -> web.StreamResponse:
         if request.method not in ("GET", "HEAD"):
-            return self._error(405, Retcode.BAD_REQUEST, f"{request.method} is not allowed here",
-                               {"Allow": "GET, HEAD"})
+            return self._error(
+                405,
+                Retcode.BAD_REQUEST,
+                f"{request.method} is not allowed here",
+                {"Allow": "GET, HEAD"},
+            )
         file = self._static_file(path)
         if file is None:
             return self._error(404, Retcode.NOT_FOUND, f"no page {path}", {})
@@ -231,4 +231,3 @@ class WebServer:
         if not candidate.is_relative_to(root) or not candidate.is_file():
             return None
         return candidate
-

@@ -53,9 +53,7 @@ def _seconds(req: ApiRequest, name: str, default: float, high: float) -> float:
     return float(text)
 
 
-async def _walk(
-    feed: UserFeed, view: UserView, seq: int
-) -> tuple[list[dict[str, Any]], int]:
+async def _walk(feed: UserFeed, view: UserView, seq: int) -> tuple[list[dict[str, Any]], int]:
     """The events after `seq` that the user sees (one batch), and the seq walked up to."""
     events = []
     for number, event in feed.after(seq, MAX_BATCH):
@@ -135,7 +133,7 @@ async def stream(req: ApiRequest) -> web.StreamResponse:
 
 async def _bot(req: ApiRequest) -> int:
     uin = req.uin("uin")
-    account = await req.ctx.world.social.find_account(uin)
+    account = await req.ctx.world.accounts.find_account(uin)
     if account is None or not account.is_bot:
         raise ApiError.not_found(f"bot {uin} not found")
     return uin

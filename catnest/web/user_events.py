@@ -19,7 +19,7 @@ import dataclasses
 import re
 from typing import Any
 
-from catnest.actions.shapes import message_object
+from catnest.onebot.shapes import message_object
 from catnest.store.conversations import KIND_PRIVATE
 from catnest.store.records import StoredMessage
 from catnest.world import events as ev
@@ -96,7 +96,7 @@ class UserView:
 
     async def _role(self, group_id: int) -> str | None:
         if group_id not in self._roles:
-            member = await self.world.social.member(group_id, self.viewer)
+            member = await self.world.groups.member(group_id, self.viewer)
             self._roles[group_id] = None if member is None else member.role
         return self._roles[group_id]
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from catnest.limits import Limits
-from catnest.onebot.segments import normalize_message, raw_message
-from catnest.world.chat import Content
+from catnest.onebot.content import Content, build_content
 from catnest.world.world import World
 
 USERS = [
@@ -17,22 +16,20 @@ LOUNGE, LAB = 30001, 30002
 
 
 def _content(cq: str) -> Content:
-    segments = normalize_message(cq, auto_escape=False, limits=Limits())
-    return Content(segments, raw_message(segments))
+    return build_content(cq, False, limits=Limits(), private=False)
 
 
 async def seed_demo(world: World, bot_uin: int, bot_name: str) -> None:
     """Create the demo accounts, friendships, groups and messages through the world's rules."""
-    social, chat = world.social, world.chat
-    if await social.find_account(bot_uin) is None:
-        await social.create_account(bot_uin, bot_name, is_bot=True)
+    if await world.accounts.find_account(bot_uin) is None:
+        await world.accounts.create_account(bot_uin, bot_name, is_bot=True)
     for uin, name in USERS:
-        await social.create_account(uin, name)
-    await social.make_friends(bot_uin, 20001, remark_a="Alice (tester)")
-    await social.make_friends(bot_uin, 20002)
-    await social.make_friends(bot_uin, 20003, remark_a="Carol")
-    await social.make_friends(20001, 20002)
-    await social.create_group(
+        await world.accounts.create_account(uin, name)
+    await world.friends.make_friends(bot_uin, 20001, remark_a="Alice (tester)")
+    await world.friends.make_friends(bot_uin, 20002)
+    await world.friends.make_friends(bot_uin, 20003, remark_a="Carol")
+    await world.friends.make_friends(20001, 20002)
+    await world.groups.create_group(
         LOUNGE,
         "Catnest Lounge",
         20001,
@@ -43,7 +40,7 @@ async def seed_demo(world: World, bot_uin: int, bot_name: str) -> None:
             (20004, "member", ""),
         ],
     )
-    await social.create_group(
+    await world.groups.create_group(
         LAB, "Bot Lab", bot_uin, [(20002, "admin", ""), (20004, "member", "")]
     )
     script: list[tuple[str, int, int, str]] = [
@@ -58,6 +55,6 @@ async def seed_demo(world: World, bot_uin: int, bot_name: str) -> None:
     ]
     for kind, sender, target, text in script:
         if kind == "group":
-            await chat.send_group(sender, target, _content(text))
+            await world.messages.send_group(sender, target, _content(text))
         else:
-            await chat.send_private(sender, target, _content(text))
+            await world.messages.send_private(sender, target, _content(text))

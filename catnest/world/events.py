@@ -180,6 +180,23 @@ class GroupRequested:
     audience: tuple[int, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class ViewChanged:
+    """What `audience` sees of its own conversations changed (a read mark, a remark) in a way
+    no bot hears of as an event: only views derived from the world, such as the cached
+    recent-contacts answers, need to follow it."""
+
+    audience: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WorldRewritten:
+    """The world was changed in bulk outside its rules (a seed or import tool, another
+    process writing the SQLite file): every view derived from it is stale, whoever saw it."""
+
+    audience: tuple[int, ...] = ()
+
+
 WorldEvent = (
     MessageCreated
     | MessageRecalled
@@ -197,4 +214,6 @@ WorldEvent = (
     | ProfileLiked
     | FriendRequested
     | GroupRequested
+    | ViewChanged
+    | WorldRewritten
 )

@@ -19,30 +19,25 @@ owns it or sees a carrier that is not recalled (`store/extras.py: forward_visibl
 from __future__ import annotations
 
 import secrets
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
 import orjson
 
+from catnest.onebot.content import carries_forward, forward_ids
 from catnest.onebot.cqcode import Segment
 from catnest.onebot.errors import BadParams, NotFound
-from catnest.onebot.segments import raw_message
-from catnest.store import conversations as conv_sql
-from catnest.store import extras as extras_sql
+from catnest.store import forwards as forwards_sql
 from catnest.store import messages as msg_sql
-from catnest.store.engine import Engine, Txn
+from catnest.store.engine import Txn
 from catnest.store.ids import MAX_MESSAGE_ID
 from catnest.store.records import StoredMessage
-from catnest.world.chat import Chat, Content
-from catnest.world.hub import Hub
+from catnest.world.part import WorldPart
+from catnest.world.visibility import sees_txn, visible_message_txn
 
 # NapCat names a custom node's sender this when neither the node nor its parent gives a name.
 DEFAULT_NODE_NICKNAME = "QQ用户"
-# How every forward segment starts in a raw_message: messages without it carry no bundle, so
-# showing them never looks one up.
-FORWARD_MARK = "[CQ:forward,"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +64,6 @@ class ForwardNode:
     message_id: int
     group_id: int | None
     segments: list[Segment]
-    raw_message: str
     nested: dict[str, list[ForwardNode]] = field(default_factory=dict)
 
 
@@ -95,53 +89,25 @@ def new_res_id() -> str:
             return res_id
 
 
-def forward_ids(segments: Sequence[Segment]) -> list[str]:
-    """The res_ids of the forward segments among canonical `segments`, in order."""
-    return [str(s["data"]["id"]) for s in segments if s["type"] == "forward"]
+async def store_bundle_txn(
+    txn: Txn,
+    sender: int,
+    nodes: Sequence[Segment],
+    *,
+    at: int,
+    group_id: int | None,
+    card: ForwardCard,
+    max_depth: int,
+) -> str:
+    """Store `nodes` (canonical `node` segments) as a bundle `sender` owns, bound for
+    `group_id` (None: a private chat); its res_id. The caller sends the carrying message."""
+    builder = _BundleBuilder(txn, sender, at, group_id, max_depth)
+    res_id, _ = await builder.store(nodes, card, (sender, None))
+    return res_id
 
 
-class Forwards:
-    """Rules for merged forwards: who may send, open and re-share a bundle."""
-
-    def __init__(self, engine: Engine, hub: Hub, clock: Callable[[], float] = time.time) -> None:
-        self._engine = engine
-        self._clock = clock
-        # Chat holds no state of its own: a second instance shares the same store and hub.
-        self._chat = Chat(engine, hub, clock)
-
-    async def send_forward(
-        self,
-        sender: int,
-        nodes: Sequence[Segment],
-        *,
-        group_id: int | None = None,
-        user_id: int | None = None,
-        via_group: int | None = None,
-        card: ForwardCard | None = None,
-        max_depth: int = 3,
-    ) -> tuple[StoredMessage, str]:
-        """Store `nodes` (canonical `node` segments) as a bundle and send the message carrying
-        it to `group_id`, else privately to `user_id`; returns the message and the res_id."""
-        if (group_id is None) == (user_id is None):
-            raise BadParams("group_id or user_id: exactly one is required")
-        at = int(self._clock())
-
-        async def txn_fn(txn: Txn) -> tuple[StoredMessage, str]:
-            builder = _BundleBuilder(txn, sender, at, group_id, max_depth)
-            res_id, _ = await builder.store(nodes, card or ForwardCard(), (sender, None))
-            segments: list[Segment] = [{"type": "forward", "data": {"id": res_id}}]
-            content = Content(segments, raw_message(segments))
-            # Storing the carrier records it in forward_carriers, as for any message.
-            if group_id is not None:
-                message = await self._chat.send_group_txn(txn, sender, group_id, content, at)
-            else:
-                assert user_id is not None
-                message = await self._chat.send_private_txn(
-                    txn, sender, user_id, content, at, via_group
-                )
-            return message, res_id
-
-        return await self._engine.write("send_forward", txn_fn)
+class Forwards(WorldPart):
+    """Rules for opening merged forwards: whoever owns a bundle or sees a message carrying it."""
 
     async def forward(self, viewer: int, res_id: str, *, max_depth: int, budget: int) -> Forward:
         """Bundle `res_id` if `viewer` owns it or sees a message carrying it (else 1404).
@@ -150,7 +116,7 @@ class Forwards:
         """
 
         async def txn_fn(txn: Txn) -> Forward:
-            if not await extras_sql.forward_visible_txn(txn, res_id, viewer):
+            if not await forwards_sql.forward_visible_txn(txn, res_id, viewer):
                 raise NotFound(f"forward {res_id} not found")
             forward = await _load_txn(txn, res_id, max_depth, [budget])
             assert forward is not None
@@ -164,7 +130,7 @@ class Forwards:
         """The bundle carried by a message `viewer` can see; 1400 if it carries none."""
 
         async def txn_fn(txn: Txn) -> Forward:
-            message = await _visible_txn(txn, viewer, message_id)
+            message = await visible_message_txn(txn, viewer, message_id)
             res_ids = forward_ids(orjson.loads(message.segments_json))
             if not res_ids:
                 raise BadParams(f"message {message_id} is not a merged forward")
@@ -180,12 +146,12 @@ class Forwards:
     ) -> Carried:
         """The nodes of the bundles a message carries (NapCat shows them in `get_msg`); 1404
         if `viewer` cannot see the message."""
-        res_ids = forward_ids(orjson.loads(message.segments_json))
-        if not res_ids:
+        if not carries_forward(message.segments_json):
             return {}
+        res_ids = forward_ids(orjson.loads(message.segments_json))
 
         async def txn_fn(txn: Txn) -> Carried:
-            await _visible_txn(txn, viewer, message.message_id)
+            await visible_message_txn(txn, viewer, message.message_id)
             return await _expand_txn(txn, res_ids, max_depth, [budget])
 
         return await self._engine.read(txn_fn)
@@ -202,13 +168,13 @@ class Forwards:
         """
         carriers: dict[int, list[str]] = {}
         for message in messages:
-            if FORWARD_MARK in message.raw_message:
+            if carries_forward(message.segments_json):
                 carriers[message.message_id] = forward_ids(orjson.loads(message.segments_json))
         if not carriers:
             return {}
 
         async def txn_fn(txn: Txn) -> dict[int, Carried]:
-            seen = await extras_sql.seen_messages_txn(txn, viewer, list(carriers))
+            seen = await forwards_sql.seen_messages_txn(txn, viewer, list(carriers))
             # A bundle shared many times in one page is expanded once.
             expanded: dict[tuple[str, ...], Carried] = {}
             out: dict[int, Carried] = {}
@@ -222,15 +188,6 @@ class Forwards:
             return out
 
         return await self._engine.read(txn_fn)
-
-
-async def _visible_txn(txn: Txn, viewer: int, message_id: int) -> StoredMessage:
-    message = await msg_sql.get_message_txn(txn, message_id)
-    if message is None or not await conv_sql.is_conv_member_txn(txn, message.conv_id, viewer):
-        raise NotFound(f"message {message_id} not found")
-    if message.recalled_at is not None:
-        raise NotFound(f"message {message_id} was recalled")
-    return message
 
 
 class _BundleBuilder:
@@ -268,7 +225,7 @@ class _BundleBuilder:
         if card.news:
             body["news"] = list(card.news)
         res_id = new_res_id()
-        await extras_sql.insert_forward_txn(
+        await forwards_sql.insert_forward_txn(
             self.txn, res_id, self.sender, orjson.dumps(body).decode(), self.at
         )
         return res_id, depth
@@ -302,11 +259,7 @@ class _BundleBuilder:
             message = await msg_sql.get_message_txn(self.txn, value)
         elif value is not None:
             message = await msg_sql.get_message_by_nt_txn(self.txn, value)
-        if (
-            message is None
-            or message.recalled_at is not None
-            or not await conv_sql.is_conv_member_txn(self.txn, message.conv_id, self.sender)
-        ):
+        if message is None or not await sees_txn(self.txn, self.sender, message):
             raise NotFound(f"forward node {index}: message {ref} not found")
         return {
             "user_id": message.sender_uin,
@@ -319,9 +272,9 @@ class _BundleBuilder:
     async def _content_depth(self, content: Sequence[Segment], index: int, check: bool) -> int:
         depth = 0
         for res_id in forward_ids(content):
-            forward = await extras_sql.get_forward_txn(self.txn, res_id)
+            forward = await forwards_sql.get_forward_txn(self.txn, res_id)
             # A custom node may only share what its sender could share in a message of their own.
-            visible = not check or await extras_sql.forward_visible_txn(
+            visible = not check or await forwards_sql.forward_visible_txn(
                 self.txn, res_id, self.sender
             )
             if forward is None or not visible:
@@ -345,7 +298,7 @@ def _node_time(value: Any, default: int) -> int:
 
 
 async def _load_txn(txn: Txn, res_id: str, levels: int, budget: list[int]) -> Forward | None:
-    stored = await extras_sql.get_forward_txn(txn, res_id)
+    stored = await forwards_sql.get_forward_txn(txn, res_id)
     if stored is None:
         return None
     body = orjson.loads(stored.body_json)
@@ -365,7 +318,6 @@ async def _load_txn(txn: Txn, res_id: str, levels: int, budget: list[int]) -> Fo
                 message_id=int(raw.get("message_id", 0)),
                 group_id=body.get("group_id"),
                 segments=segments,
-                raw_message=raw_message(segments),
                 nested=nested,
             )
         )

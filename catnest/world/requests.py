@@ -15,12 +15,9 @@ from catnest.store import requests as requests_sql
 from catnest.store.engine import Txn
 from catnest.store.requests import APPROVED, PENDING, REJECTED, GroupRequest
 from catnest.world.events import FriendAdded, FriendRequested, GroupRequested, MemberJoined
-from catnest.world.groups_admin import (
-    WorldPart,
-    acting_member_txn,
-    admit_member_txn,
-    live_group_txn,
-)
+from catnest.world.groups import acting_member_txn, admit_member_txn, live_group_txn
+from catnest.world.part import WorldPart
+from catnest.world.roles import is_manager
 
 
 def new_flag() -> str:
@@ -196,7 +193,7 @@ class Requests(WorldPart):
                 raise NotPermitted(f"invitation {request.flag} is addressed to {request.user_id}")
             return
         member = await groups_sql.get_member_txn(txn, request.group_id, responder)
-        if member is None or member.role == "member":
+        if member is None or not is_manager(member.role):
             raise NotPermitted(
                 f"only the owner or an admin of group {request.group_id} may answer join requests"
             )

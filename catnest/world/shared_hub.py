@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from typing import get_args
 
 import msgspec
 
@@ -35,15 +36,8 @@ KEEP_SECONDS = 600
 # How long stop() lets a follower round (a read, a prune) finish before cancelling it.
 STOP_SECONDS = 5.0
 
-_KINDS: dict[str, type[ev.WorldEvent]] = {
-    cls.__name__: cls
-    for cls in (
-        ev.MessageCreated, ev.MessageRecalled, ev.FriendAdded, ev.MemberJoined, ev.MemberLeft,
-        ev.AdminChanged, ev.MemberBanned, ev.CardChanged, ev.TitleChanged, ev.GroupRenamed,
-        ev.EssenceChanged, ev.ReactionChanged, ev.Poked, ev.ProfileLiked, ev.FriendRequested,
-        ev.GroupRequested,
-    )
-}  # fmt: skip
+# Every kind of world event, by name: what the log stores as `kind`.
+_KINDS: dict[str, type[ev.WorldEvent]] = {cls.__name__: cls for cls in get_args(ev.WorldEvent)}
 
 
 def encode_event(event: ev.WorldEvent) -> tuple[str, str]:
@@ -54,6 +48,14 @@ def encode_event(event: ev.WorldEvent) -> tuple[str, str]:
 def decode_event(kind: str, body: str) -> ev.WorldEvent:
     """The event stored as (kind, body)."""
     return msgspec.json.decode(body, type=_KINDS[kind])
+
+
+async def announce_rewrite_txn(txn: Txn) -> None:
+    """Tell every process following a PostgreSQL world's log that it was changed in bulk
+    (a tool's load): their views derived from it are stale. SQLite needs no telling."""
+    if txn.dialect == "postgres":
+        kind, body = encode_event(ev.WorldRewritten())
+        await events_sql.append_event_txn(txn, kind, body, int(time.time()))
 
 
 class SharedHub(Hub):

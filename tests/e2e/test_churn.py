@@ -19,11 +19,11 @@ import resource
 import socket
 import struct
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from tests.conftest import BOB, BOT, LAB, Running, StartServer, content
+from tests.waiting import wait_until
 
 CLIENTS = 300
 ROUNDS = 4  # after the warm-up round
@@ -121,15 +121,6 @@ class Client:
         self.writer.transport.abort()
 
 
-async def wait_until(what: str, check: Callable[[], bool]) -> None:
-    """Poll `check` until it holds, for at most SETTLE seconds; fail naming `what`."""
-    deadline = time.monotonic() + SETTLE
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not settled within {SETTLE:g} s: {what}")
-        await asyncio.sleep(0.05)
-
-
 async def churn_round(server: Running, port: int, n: int) -> None:
     """`n` clients connect, hear one message, and leave in the three ways."""
     modes = [MODES[i % len(MODES)] for i in range(n)]
@@ -144,7 +135,7 @@ async def churn_round(server: Running, port: int, n: int) -> None:
     # has it, the server is sending events to all of them.
     await asyncio.wait_for(asyncio.gather(*(c.until(b'"lifecycle"') for c in full)), WAIT)
     assert server.app.bot_events[BOT].sink_count >= len(full)
-    sent = await server.app.world.chat.send_group(BOB, LAB, content(f"churn {time.time()}"))
+    sent = await server.app.world.messages.send_group(BOB, LAB, content(f"churn {time.time()}"))
     marker = b'"message_id":%d' % sent.message_id
     await asyncio.wait_for(asyncio.gather(*(c.until(marker) for c in full)), WAIT)
     closing = []
@@ -170,16 +161,19 @@ async def test_ws_clients_churn_leaves_nothing_behind(start_server: StartServer)
     async def settled_from(base: Usage) -> Usage:
         # Server-side handlers and writer tasks end once their sockets are gone.
         await wait_until(
-            f"event sinks back to {base.sinks} (now {server.app.bot_events[BOT].sink_count})",
             lambda: server.app.bot_events[BOT].sink_count == base.sinks,
+            SETTLE,
+            what=f"event sinks back to {base.sinks}",
         )
         await wait_until(
-            f"tasks back to {base.tasks} + {TASK_SLACK}",
             lambda: len(asyncio.all_tasks()) <= base.tasks + TASK_SLACK,
+            SETTLE,
+            what=f"tasks back to {base.tasks} + {TASK_SLACK}",
         )
         await wait_until(
-            f"file descriptors back to {base.fds} + {FD_SLACK}",
             lambda: fd_count() <= base.fds + FD_SLACK,
+            SETTLE,
+            what=f"file descriptors back to {base.fds} + {FD_SLACK}",
         )
         return usage(server)
 

@@ -31,16 +31,16 @@ def capture(server: Running) -> list[Any]:
 
 
 def ticking(server: Running) -> None:
-    """Give reactions and essence one second each, so their order in time is the call order."""
-    extras = server.app.world.extras
-    start = extras._clock()
-    seconds = iter(range(10**6))
-    extras._clock = lambda: start + next(seconds)
+    """Give reactions and essence one second each, so their order in time is the call order:
+    the world's clock stands still and moves one second on after each event."""
+    clock = server.app.world.clock
+    clock.freeze()
+    server.app.world.hub.subscribe(None, lambda _event: clock.advance(1))
 
 
 async def lounge_message(server: Running, sender: int = ALICE, text: str = "hello") -> int:
     """A fresh message in the lounge, sent by a virtual user."""
-    sent = await server.app.world.chat.send_group(sender, LOUNGE, content(text))
+    sent = await server.app.world.messages.send_group(sender, LOUNGE, content(text))
     return sent.message_id
 
 
@@ -49,13 +49,13 @@ async def lounge_message(server: Running, sender: int = ALICE, text: str = "hell
 
 async def test_reactions_show_in_get_msg_and_publish_events(server: Running) -> None:
     mid = await lounge_message(server)
-    message = await server.app.world.chat.get_message(BOT, mid)
+    message = await server.app.world.messages.get_message(BOT, mid)
     ticking(server)
     events = capture(server)
-    assert await server.app.world.extras.react(ALICE, mid, "76", True) == 1
+    assert await server.app.world.reactions.react(ALICE, mid, "76", True) == 1
     result = await server.ok("set_msg_emoji_like", message_id=mid, emoji_id=76)
     assert result == {"result": 0, "errMsg": ""}
-    await server.app.world.extras.react(BOB, mid, "128077", True)
+    await server.app.world.reactions.react(BOB, mid, "128077", True)
     assert events == [
         ReactionChanged(message, ALICE, "76", 1, True, (BOT,)),
         ReactionChanged(message, BOT, "76", 2, True, (BOT,)),
@@ -83,8 +83,8 @@ async def test_removing_a_reaction(server: Running, unset: Any) -> None:
     # NapCat: a string sets only when it is exactly "true"; other values by JS truthiness.
     mid = await lounge_message(server)
     await server.ok("set_msg_emoji_like", message_id=mid, emoji_id=76, set="true")
-    await server.app.world.extras.react(CAROL, mid, "76", True)
-    message = await server.app.world.chat.get_message(BOT, mid)
+    await server.app.world.reactions.react(CAROL, mid, "76", True)
+    message = await server.app.world.messages.get_message(BOT, mid)
     events = capture(server)
     await server.ok("set_msg_emoji_like", message_id=mid, emoji_id=76, set=unset)
     assert events == [ReactionChanged(message, BOT, "76", 1, False, (BOT,))]
@@ -114,7 +114,7 @@ async def test_reaction_bad_params(server: Running, params: dict[str, Any], need
 
 async def test_reactions_need_a_visible_message(server: Running) -> None:
     world = server.app.world
-    secret = await world.chat.send_private(ALICE, BOB, content("secret"))
+    secret = await world.messages.send_private(ALICE, BOB, content("secret"))
     assert "not found" in await server.fails(
         "set_msg_emoji_like", 1404, message_id=secret.message_id, emoji_id=76
     )
@@ -123,19 +123,18 @@ async def test_reactions_need_a_visible_message(server: Running) -> None:
     await server.ok("delete_msg", message_id=mid)
     assert "recalled" in await server.fails("set_msg_emoji_like", 1404, message_id=mid, emoji_id=76)
     # The virtual side follows the same rules: Carol is not in the lab.
-    lab = await world.chat.send_group(DAVE, LAB, content("lab only"))
+    lab = await world.messages.send_group(DAVE, LAB, content("lab only"))
     with pytest.raises(ActionError) as caught:
-        await world.extras.react(CAROL, lab.message_id, "76", True)
+        await world.reactions.react(CAROL, lab.message_id, "76", True)
     assert caught.value.retcode == 1404
 
 
 async def test_get_emoji_likes(server: Running) -> None:
-    extras = server.app.world.extras
     ticking(server)
     mid = await lounge_message(server)
     for uin in (CAROL, ALICE, BOB):
-        await extras.react(uin, mid, "76", True)
-    await extras.react(DAVE, mid, "128077", True)
+        await server.app.world.reactions.react(uin, mid, "76", True)
+    await server.app.world.reactions.react(DAVE, mid, "128077", True)
     every = await server.ok("get_emoji_likes", message_id=mid, emoji_id="76")
     assert every == {
         "emoji_like_list": [
@@ -179,7 +178,7 @@ async def test_reactions_survive_restart(start_server: StartServer) -> None:
 
 async def test_set_and_list_essence(server: Running) -> None:
     mid = await lounge_message(server, sender=BOB, text="[CQ:face,id=14] wise words")
-    message = await server.app.world.chat.get_message(BOT, mid)
+    message = await server.app.world.messages.get_message(BOT, mid)
     events = capture(server)
     assert await server.ok("set_essence_msg", message_id=mid) is None
     assert events == [EssenceChanged(LOUNGE, mid, BOB, BOT, True, (BOT,))]
@@ -213,12 +212,11 @@ async def test_essence_list_in_string_format(start_server: StartServer) -> None:
 
 
 async def test_essence_list_is_newest_first_and_skips_recalled(server: Running) -> None:
-    extras = server.app.world.extras
     first = await lounge_message(server, sender=CAROL, text="first")
     second = await lounge_message(server, text="second")
     ticking(server)
     await server.ok("set_essence_msg", message_id=first)
-    await extras.set_essence(ALICE, second)
+    await server.app.world.essence.set(ALICE, second)
     listed = await server.ok("get_essence_msg_list", group_id=LOUNGE)
     assert [(e["message_id"], e["operator_id"], e["operator_nick"]) for e in listed] == [
         (second, ALICE, "Alice"),
@@ -239,7 +237,7 @@ async def test_delete_essence(server: Running) -> None:
     assert "not essence" in await server.fails("delete_essence_msg", 1400, message_id=mid)
     # NapCat's other form names the message by the group and its msg_seq.
     await server.ok("set_essence_msg", message_id=mid)
-    seq = (await server.app.world.chat.get_message(BOT, mid)).seq
+    seq = (await server.app.world.messages.get_message(BOT, mid)).seq
     await server.ok("delete_essence_msg", group_id=LOUNGE, msg_seq=str(seq), msg_random="1")
     assert await server.ok("get_essence_msg_list", group_id=LOUNGE) == []
     assert "msg_seq" in await server.fails(
@@ -262,15 +260,15 @@ async def test_essence_refusals(server: Running) -> None:
     # A plain member may not: Bob in the lounge, and the bot where it is only a member.
     mid = await lounge_message(server)
     with pytest.raises(ActionError) as caught:
-        await world.extras.set_essence(BOB, mid)
+        await world.essence.set(BOB, mid)
     assert caught.value.retcode == 1401
-    await world.social.create_group(30007, "Members Only", ALICE, [(BOT, "member", "")])
-    there = await world.chat.send_group(ALICE, 30007, content("hi"))
+    await world.groups.create_group(30007, "Members Only", ALICE, [(BOT, "member", "")])
+    there = await world.messages.send_group(ALICE, 30007, content("hi"))
     assert "admin" in await server.fails("set_essence_msg", 1401, message_id=there.message_id)
-    await world.extras.set_essence(ALICE, there.message_id)
+    await world.essence.set(ALICE, there.message_id)
     assert "admin" in await server.fails("delete_essence_msg", 1401, message_id=there.message_id)
     # Listing needs membership of a group that exists.
-    await world.social.create_group(30008, "No Bots", ALICE)
+    await world.groups.create_group(30008, "No Bots", ALICE)
     assert "member" in await server.fails("get_essence_msg_list", 1401, group_id=30008)
     assert "99999" in await server.fails("get_essence_msg_list", 1404, group_id=99999)
 
@@ -309,12 +307,11 @@ async def test_pokes_publish_events(server: Running) -> None:
 
 
 async def test_virtual_users_poke(server: Running) -> None:
-    extras = server.app.world.extras
     events = capture(server)
-    await extras.poke(ALICE, BOT)
-    await extras.poke(ALICE, BOB)  # no bot takes part: nobody hears of it
-    await extras.poke(CAROL, DAVE, LOUNGE)
-    await extras.poke(BOB, DAVE, LAB)
+    await server.app.world.pokes.poke(ALICE, BOT)
+    await server.app.world.pokes.poke(ALICE, BOB)  # no bot takes part: nobody hears of it
+    await server.app.world.pokes.poke(CAROL, DAVE, LOUNGE)
+    await server.app.world.pokes.poke(BOB, DAVE, LAB)
     assert events == [
         Poked(None, ALICE, BOT, (BOT,)),
         Poked(None, ALICE, BOB, ()),
@@ -340,8 +337,8 @@ async def test_virtual_users_poke(server: Running) -> None:
 async def test_poke_refusals(
     server: Running, action: str, params: dict[str, Any], retcode: int, needle: str
 ) -> None:
-    await server.app.world.social.create_account(20009, "Eve")
-    await server.app.world.social.create_group(30008, "No Bots", ALICE)
+    await server.app.world.accounts.create_account(20009, "Eve")
+    await server.app.world.groups.create_group(30008, "No Bots", ALICE)
     events = capture(server)
     assert needle in await server.fails(action, retcode, **params)
     assert events == []

@@ -13,18 +13,21 @@ import catnest.app
 import catnest.store.postgres
 import catnest.store.sqlite
 from catnest.limits import Limits
+from catnest.onebot.content import Content, content_of
 from catnest.onebot.errors import ActionError
 from catnest.onebot.segments import normalize_message, raw_message
 from catnest.store import conversations as conv_sql
-from catnest.store import extras as extras_sql
+from catnest.store import forwards as forwards_sql
 from catnest.store import messages as msg_sql
 from catnest.store import migrate
 from catnest.store.engine import Engine, Txn, TxnFn
 from catnest.store.ids import next_id_txn
-from catnest.world.chat import Content, nt_msg_id
+from catnest.store.records import StoredMessage
 from catnest.world.events import MessageCreated
 from catnest.world.forwards import new_res_id
 from catnest.world.hub import Hub
+from catnest.world.messages import nt_msg_id
+from catnest.world.world import World
 from tests.conftest import (
     ALICE,
     BOB,
@@ -60,13 +63,24 @@ def normalized(text: str) -> dict[str, Any]:
     return node
 
 
+async def send_forward(
+    world: World, sender: int, nodes: list[dict[str, Any]], **to: int
+) -> tuple[StoredMessage, str]:
+    """A merged forward sent by a virtual user: the carrying message and the bundle's res_id."""
+    sent = await world.messages.send(sender, content_of(nodes), **to)
+    assert sent.res_id is not None
+    return sent.message, sent.res_id
+
+
 def by_id(message_id: int | str) -> dict[str, Any]:
     """A node forwarding a stored message."""
     return {"type": "node", "data": {"id": str(message_id)}}
 
 
 async def test_send_group_forward_and_get_it_back(server: Running) -> None:
-    bob = await server.app.world.chat.send_group(BOB, LOUNGE, content("[CQ:face,id=14] quote me"))
+    bob = await server.app.world.messages.send_group(
+        BOB, LOUNGE, content("[CQ:face,id=14] quote me")
+    )
     sent = await server.ok(
         "send_group_forward_msg",
         group_id=LOUNGE,
@@ -224,15 +238,15 @@ async def test_send_forward_refusals(
 
 async def test_nodes_forward_only_what_the_sender_sees(server: Running) -> None:
     world = server.app.world
-    secret = await world.chat.send_private(ALICE, BOB, content("between us"))
+    secret = await world.messages.send_private(ALICE, BOB, content("between us"))
     assert "not found" in await server.fails(
         "send_forward_msg", 1404, group_id=LOUNGE, messages=[by_id(secret.message_id)]
     )
-    gone = await world.chat.send_group(CAROL, LOUNGE, content("oops"))
-    await world.chat.recall(CAROL, gone.message_id)
+    gone = await world.messages.send_group(CAROL, LOUNGE, content("oops"))
+    await world.messages.recall(CAROL, gone.message_id)
     await server.fails("send_forward_msg", 1404, group_id=LOUNGE, messages=[by_id(gone.message_id)])
     # A node may also name a message by its NT msgId.
-    bob = await world.chat.send_group(BOB, LOUNGE, content("by nt"))
+    bob = await world.messages.send_group(BOB, LOUNGE, content("by nt"))
     sent = await server.ok("send_forward_msg", group_id=LAB, messages=[by_id(bob.nt_msg_id)])
     (node,) = (await server.ok("get_forward_msg", id=sent["res_id"]))["messages"]
     assert node["message_id"] == bob.message_id and node["raw_message"] == "by nt"
@@ -240,26 +254,26 @@ async def test_nodes_forward_only_what_the_sender_sees(server: Running) -> None:
 
 async def test_who_may_fetch_a_forward(server: Running) -> None:
     world = server.app.world
-    extras = world.extras.forwards
+    extras = world.forwards
     sent = await server.ok("send_private_forward_msg", user_id=ALICE, messages=[custom("psst")])
     res_id = sent["res_id"]
     # The recipient sees the carrier; Bob sees neither it nor the bundle.
     alice_view = await extras.forward(ALICE, res_id, **EXPANSION)
-    assert [n.raw_message for n in alice_view.nodes] == ["psst"]
+    assert [raw_message(n.segments) for n in alice_view.nodes] == ["psst"]
     with pytest.raises(ActionError) as caught:
         await extras.forward(BOB, res_id, **EXPANSION)
     assert caught.value.retcode == 1404
     with pytest.raises(ActionError):
-        await world.chat.send_group(BOB, LOUNGE, content(f"[CQ:forward,id={res_id}]"))
+        await world.messages.send_group(BOB, LOUNGE, content(f"[CQ:forward,id={res_id}]"))
     with pytest.raises(ActionError, match=res_id):
-        await extras.send_forward(BOB, [normalized(f"[CQ:forward,id={res_id}]")], group_id=LOUNGE)
+        await send_forward(world, BOB, [normalized(f"[CQ:forward,id={res_id}]")], group_id=LOUNGE)
     # Alice shares it in the lounge: now Bob sees a carrier, and may open and share it too.
-    shared = await world.chat.send_group(ALICE, LOUNGE, content(f"[CQ:forward,id={res_id}]"))
-    assert [n.raw_message for n in (await extras.forward(BOB, res_id, **EXPANSION)).nodes] == [
-        "psst"
-    ]
+    shared = await world.messages.send_group(ALICE, LOUNGE, content(f"[CQ:forward,id={res_id}]"))
+    assert [
+        raw_message(n.segments) for n in (await extras.forward(BOB, res_id, **EXPANSION)).nodes
+    ] == ["psst"]
     # Once the only carrier Bob could see is recalled, the bundle is closed to him again.
-    await world.chat.recall(ALICE, shared.message_id)
+    await world.messages.recall(ALICE, shared.message_id)
     with pytest.raises(ActionError):
         await extras.forward(BOB, res_id, **EXPANSION)
     # The bot owns the bundle: it may always open it.
@@ -270,13 +284,11 @@ async def test_who_may_fetch_a_forward(server: Running) -> None:
 
 async def test_bot_fetches_a_forward_it_received(server: Running) -> None:
     world = server.app.world
-    stored, res_id = await world.extras.forwards.send_forward(
-        ALICE, [normalized("from alice")], user_id=BOB
-    )
+    stored, res_id = await send_forward(world, ALICE, [normalized("from alice")], user_id=BOB)
     # The bot is not in Alice and Bob's chat: it cannot open the bundle.
     await server.fails("get_forward_msg", 1404, id=res_id)
     await server.fails("get_forward_msg", 1404, message_id=stored.message_id)
-    shared = await world.chat.send_group(ALICE, LOUNGE, content(f"[CQ:forward,id={res_id}]"))
+    shared = await world.messages.send_group(ALICE, LOUNGE, content(f"[CQ:forward,id={res_id}]"))
     got = await server.ok("get_forward_msg", message_id=shared.message_id)
     assert [m["raw_message"] for m in got["messages"]] == ["from alice"]
 
@@ -390,12 +402,12 @@ async def carriers(running: Running) -> set[tuple[str, int]]:
 
 async def test_a_reshared_forward_opens_for_whoever_sees_a_carrier(server: Running) -> None:
     world = server.app.world
-    forwards = world.extras.forwards
-    first, res_id = await forwards.send_forward(ALICE, [normalized("from alice")], user_id=BOB)
+    forwards = world.forwards
+    first, res_id = await send_forward(world, ALICE, [normalized("from alice")], user_id=BOB)
     assert await carriers(server) == {(res_id, first.message_id)}
     await server.fails("get_forward_msg", 1404, id=res_id)
     # Bob, who does not own the bundle, shares it (twice over) in the lounge, where the bot is.
-    shared = await world.chat.send_group(
+    shared = await world.messages.send_group(
         BOB, LOUNGE, content(f"look [CQ:forward,id={res_id}] and [CQ:forward,id={res_id}]")
     )
     assert await carriers(server) == {(res_id, first.message_id), (res_id, shared.message_id)}
@@ -403,20 +415,18 @@ async def test_a_reshared_forward_opens_for_whoever_sees_a_carrier(server: Runni
     assert [m["raw_message"] for m in got["messages"]] == ["from alice"]
     # Recalling the only carrier the bot could see closes the bundle to it again; the row stays,
     # and Bob (who sees the first carrier) and Alice (the owner) may still open it.
-    await world.chat.recall(BOB, shared.message_id)
+    await world.messages.recall(BOB, shared.message_id)
     assert "not found" in await server.fails("get_forward_msg", 1404, id=res_id)
     assert len(await carriers(server)) == 2
     assert (await forwards.forward(BOB, res_id, **EXPANSION)).owner == ALICE
-    await world.chat.recall(ALICE, first.message_id)
+    await world.messages.recall(ALICE, first.message_id)
     with pytest.raises(ActionError):
         await forwards.forward(BOB, res_id, **EXPANSION)
     assert (await forwards.forward(ALICE, res_id, **EXPANSION)).owner == ALICE
 
 
 async def test_a_refused_send_records_no_carrier(server: Running) -> None:
-    _, res_id = await server.app.world.extras.forwards.send_forward(
-        ALICE, [normalized("x")], user_id=BOB
-    )
+    _, res_id = await send_forward(server.app.world, ALICE, [normalized("x")], user_id=BOB)
     before = await carriers(server)
     await server.fails("send_group_msg", 1404, group_id=LOUNGE, message=f"[CQ:forward,id={res_id}]")
     assert await carriers(server) == before
@@ -437,7 +447,7 @@ async def test_history_shows_forwards_with_their_nodes(server: Running) -> None:
     )
     res_id = sent["res_id"]
     nodes = (await server.ok("get_forward_msg", id=res_id))["messages"]
-    shared = await server.app.world.chat.send_group(
+    shared = await server.app.world.messages.send_group(
         BOB, LOUNGE, content(f"see [CQ:forward,id={res_id}]!")
     )
     page = (await server.ok("get_group_msg_history", group_id=LOUNGE, count=3))["messages"]
@@ -518,7 +528,7 @@ async def v2_bundle(engine: Engine, owner: int, text: str) -> str:
     node = {"user_id": owner, "nickname": "Old", "time": at, "content": [text_segment(text)]}
     body = orjson.dumps({"nodes": [node], "depth": 1, "group_id": None}).decode()
     await engine.write(
-        "v2 bundle", lambda txn: extras_sql.insert_forward_txn(txn, res_id, owner, body, at)
+        "v2 bundle", lambda txn: forwards_sql.insert_forward_txn(txn, res_id, owner, body, at)
     )
     return res_id
 
@@ -589,13 +599,12 @@ async def test_migration_0003_backfills_the_carriers_of_a_version_2_world(
     # nor a write-lock row (0006): that Catnest's PostgreSQL writes took none.
     monkeypatch.setattr(catnest.app, "SharedHub", _LocalHub)
     monkeypatch.setattr(catnest.store.postgres, "_TAKE_WRITE_LOCK", "SELECT 1")
-    monkeypatch.setattr(catnest.store.postgres, "_READ_VERSION", "SELECT NULL")
     old = await start_server()
     assert await schema_version(old) == 2
     world, engine = old.app.world, old.app.engine
-    await world.chat.send_private(ALICE, BOB, content("hi"))
-    pair = await world.chat.private_conv(ALICE, BOB)
-    lounge = await world.chat.group_conv(BOT, LOUNGE)
+    await world.messages.send_private(ALICE, BOB, content("hi"))
+    pair = await world.conversations.private_conv(ALICE, BOB)
+    lounge = await world.conversations.group_conv(BOT, LOUNGE)
     assert pair is not None
     shared = await v2_bundle(engine, ALICE, "shared")
     secret = await v2_bundle(engine, ALICE, "secret")

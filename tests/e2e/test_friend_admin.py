@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -26,7 +25,7 @@ async def test_send_like(server: Running) -> None:
     events = capture(server)
     assert await server.ok("send_like", user_id=ALICE, times="3") is None
     await server.ok("send_like", user_id=DAVE)  # strangers may be liked too; times defaults to 1
-    await server.app.world.social.send_like(ALICE, BOT, 2)
+    await server.app.world.profiles.send_like(ALICE, BOT, 2)
     assert events == [
         ProfileLiked(ALICE, BOT, "Catnest Bot", 3, ()),
         ProfileLiked(DAVE, BOT, "Catnest Bot", 1, ()),
@@ -41,16 +40,14 @@ async def test_ten_likes_a_day(server: Running) -> None:
     await server.ok("send_like", user_id=BOB, times=3)
     assert "0 left" in await server.fails("send_like", 1400, user_id=BOB)
     # The limit is per liker and target: others may still like Bob, and the bot others.
-    await server.app.world.social.send_like(ALICE, BOB, 10)
+    await server.app.world.profiles.send_like(ALICE, BOB, 10)
     await server.ok("send_like", user_id=CAROL, times=10)
 
 
 async def test_likes_reset_the_next_utc_day(server: Running) -> None:
-    social = server.app.world.social
     await server.ok("send_like", user_id=BOB, times=10)
     await server.fails("send_like", 1400, user_id=BOB)
-    tomorrow = time.time() + 86400
-    social._clock = lambda: tomorrow
+    server.app.world.clock.advance(86400)
     await server.ok("send_like", user_id=BOB, times=10)
 
 
@@ -84,7 +81,7 @@ async def test_set_friend_remark(server: Running) -> None:
     recent = {c["peerUin"]: c for c in await server.ok("get_recent_contact", count=50)}
     assert recent[str(BOB)]["remark"] == "Bobby B"
     # Only the bot's side changes.
-    bob_side = await server.app.world.social.friend(BOB, BOT)
+    bob_side = await server.app.world.friends.friend(BOB, BOT)
     assert bob_side is not None and bob_side.remark == ""
     await server.ok("set_friend_remark", user_id=BOB)  # clears it: NapCat shows the nickname
     friends = {f["user_id"]: f for f in await server.ok("get_friend_list")}
@@ -106,7 +103,7 @@ async def test_delete_friend_keeps_the_conversation(server: Running) -> None:
     assert history["messages"]
     assert await server.ok("delete_friend", user_id=CAROL, temp_block="false") is None
     assert CAROL not in [f["user_id"] for f in await server.ok("get_friend_list")]
-    assert await server.app.world.social.friend(CAROL, BOT) is None
+    assert await server.app.world.friends.friend(CAROL, BOT) is None
     assert await server.ok("get_friend_msg_history", user_id=CAROL) == history
     assert str(CAROL) in {c["peerUin"] for c in await server.ok("get_recent_contact", count=50)}
     # No longer friends: a private message now needs a shared group (a temp chat).
@@ -114,7 +111,7 @@ async def test_delete_friend_keeps_the_conversation(server: Running) -> None:
     await server.ok("send_private_msg", user_id=CAROL, group_id=30001, message="via the lounge")
     # They can become friends again.
     events = capture(server)
-    flag = await server.app.world.social.request_friend(CAROL, BOT, "friends again?")
+    flag = await server.app.world.requests.request_friend(CAROL, BOT, "friends again?")
     await server.ok("set_friend_add_request", flag=flag, remark="Carol")
     assert events[-1] == FriendAdded(CAROL, BOT, (BOT,))
 
@@ -123,7 +120,7 @@ async def test_delete_friend_by_friend_id(server: Running) -> None:
     await server.ok("delete_friend", friend_id=ALICE, temp_both_del=True)
     assert [f["user_id"] for f in await server.ok("get_friend_list")] == [BOB, CAROL]
     with pytest.raises(ActionError):
-        await server.app.world.social.delete_friend(ALICE, BOT)
+        await server.app.world.friends.delete_friend(ALICE, BOT)
 
 
 async def test_delete_friend_refusals(server: Running) -> None:

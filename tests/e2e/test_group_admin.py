@@ -16,6 +16,7 @@ from catnest.world.events import (
     MemberJoined,
     MemberLeft,
     TitleChanged,
+    ViewChanged,
 )
 from tests.conftest import ALICE, BOB, BOT, CAROL, DAVE, LAB, LOUNGE, Running, StartServer, stop
 from tests.conftest import content as text
@@ -35,12 +36,12 @@ async def member_ids(server: Running, group_id: int) -> list[int]:
 
 
 async def recent_peers(server: Running, uin: int) -> set[int]:
-    return {e.peer_uin for e in await server.app.world.chat.recent_contacts(uin, 100)}
+    return {e.peer_uin for e in await server.app.world.conversations.recent_contacts(uin, 100)}
 
 
 async def demote_bot_in_lounge(server: Running) -> None:
     """Alice, the lounge's owner, takes the bot's admin role away."""
-    await server.app.world.social.set_admin(ALICE, LOUNGE, BOT, False)
+    await server.app.world.group_admin.set_admin(ALICE, LOUNGE, BOT, False)
 
 
 # --- kick -------------------------------------------------------------------------------
@@ -58,21 +59,21 @@ async def test_kick_removes_member_and_their_recent_contact(server: Running) -> 
     assert LOUNGE not in await recent_peers(server, DAVE)
     assert LAB in await recent_peers(server, DAVE)
     with pytest.raises(ActionError) as refused:
-        await server.app.world.chat.send_group(DAVE, LOUNGE, text("still here?"))
+        await server.app.world.messages.send_group(DAVE, LOUNGE, text("still here?"))
     assert refused.value.retcode == 1401
     # Without reject_add_request the door stays open.
-    assert await server.app.world.social.request_join_group(DAVE, LOUNGE, "sorry")
+    assert await server.app.world.requests.request_join_group(DAVE, LOUNGE, "sorry")
 
 
 async def test_kick_with_reject_blocks_join_requests(server: Running) -> None:
     await server.ok("set_group_kick", group_id=LOUNGE, user_id=DAVE, reject_add_request="true")
     with pytest.raises(ActionError) as refused:
-        await server.app.world.social.request_join_group(DAVE, LOUNGE, "let me back")
+        await server.app.world.requests.request_join_group(DAVE, LOUNGE, "let me back")
     assert refused.value.retcode == 1401 and "kicked" in refused.value.message
     # Being let back in by other means ends the block.
-    await server.app.world.social.add_member(LOUNGE, DAVE)
+    await server.app.world.groups.add_member(LOUNGE, DAVE)
     await server.ok("set_group_kick", group_id=LOUNGE, user_id=DAVE)
-    assert await server.app.world.social.request_join_group(DAVE, LOUNGE, "again")
+    assert await server.app.world.requests.request_join_group(DAVE, LOUNGE, "again")
 
 
 async def test_kick_refusals(server: Running) -> None:
@@ -88,9 +89,9 @@ async def test_kick_refusals(server: Running) -> None:
     assert "reject_add_request" in await server.fails(
         "set_group_kick", 1400, group_id=LOUNGE, user_id=DAVE, reject_add_request="maybe"
     )
-    await server.app.world.social.create_group(30009, "Private club", ALICE, [(BOB, "member", "")])
+    await server.app.world.groups.create_group(30009, "Private club", ALICE, [(BOB, "member", "")])
     assert "not a member" in await server.fails("set_group_kick", 1401, group_id=30009, user_id=BOB)
-    await server.app.world.social.set_admin(ALICE, LOUNGE, BOB, True)
+    await server.app.world.group_admin.set_admin(ALICE, LOUNGE, BOB, True)
     assert "another admin" in await server.fails(
         "set_group_kick", 1401, group_id=LOUNGE, user_id=BOB
     )
@@ -110,7 +111,7 @@ async def test_owner_kicks_an_admin(server: Running) -> None:
 
 async def test_kicked_bot_hears_it_and_loses_the_group(server: Running) -> None:
     events = capture(server)
-    await server.app.world.social.kick(ALICE, LOUNGE, BOT)
+    await server.app.world.group_admin.kick(ALICE, LOUNGE, BOT)
     assert events == [MemberLeft(LOUNGE, BOT, ALICE, True, (BOT,))]
     assert [g["group_id"] for g in await server.ok("get_group_list")] == [LAB]
     assert "30001" not in {c["peerUin"] for c in await server.ok("get_recent_contact", count=50)}
@@ -126,12 +127,12 @@ async def test_ban_and_lift(server: Running) -> None:
     bob = await server.ok("get_group_member_info", group_id=LOUNGE, user_id=BOB)
     assert abs(bob["shut_up_timestamp"] - (time.time() + 60)) <= 2
     with pytest.raises(ActionError) as muted:
-        await server.app.world.chat.send_group(BOB, LOUNGE, text("mmph"))
+        await server.app.world.messages.send_group(BOB, LOUNGE, text("mmph"))
     assert muted.value.retcode == 1401 and "muted" in muted.value.message
     await server.ok("set_group_ban", group_id=LOUNGE, user_id=BOB, duration=0)
     bob = await server.ok("get_group_member_info", group_id=LOUNGE, user_id=BOB)
     assert bob["shut_up_timestamp"] == 0
-    await server.app.world.chat.send_group(BOB, LOUNGE, text("free again"))
+    await server.app.world.messages.send_group(BOB, LOUNGE, text("free again"))
     # Lifting a mute nobody has is a silent success.
     await server.ok("set_group_ban", group_id=LOUNGE, user_id=BOB, duration=0)
     assert events[0] == MemberBanned(LOUNGE, BOB, BOT, 60, (BOT,))
@@ -182,7 +183,7 @@ async def test_ban_survives_restart(start_server: StartServer) -> None:
     assert after["shut_up_timestamp"] == before["shut_up_timestamp"] > time.time()
     assert (await second.ok("get_group_info", group_id=LOUNGE))["group_all_shut"] == -1
     with pytest.raises(ActionError):
-        await second.app.world.chat.send_group(DAVE, LAB, text("hello?"))
+        await second.app.world.messages.send_group(DAVE, LAB, text("hello?"))
 
 
 async def test_whole_ban(server: Running) -> None:
@@ -191,11 +192,11 @@ async def test_whole_ban(server: Running) -> None:
     await server.ok("set_group_whole_ban", group_id=LAB, enable=1)  # already on: no event
     assert (await server.ok("get_group_info", group_id=LAB))["group_all_shut"] == -1
     with pytest.raises(ActionError):
-        await server.app.world.chat.send_group(DAVE, LAB, text("hush"))
-    await server.app.world.chat.send_group(BOB, LAB, text("admins may speak"))
+        await server.app.world.messages.send_group(DAVE, LAB, text("hush"))
+    await server.app.world.messages.send_group(BOB, LAB, text("admins may speak"))
     await server.ok("set_group_whole_ban", group_id=LAB, enable=False)
     assert (await server.ok("get_group_info", group_id=LAB))["group_all_shut"] == 0
-    await server.app.world.chat.send_group(DAVE, LAB, text("thanks"))
+    await server.app.world.messages.send_group(DAVE, LAB, text("thanks"))
     bans = [e for e in events if isinstance(e, MemberBanned)]
     assert bans == [MemberBanned(LAB, 0, BOT, -1, (BOT,)), MemberBanned(LAB, 0, BOT, 0, (BOT,))]
 
@@ -281,7 +282,8 @@ async def test_special_title(server: Running) -> None:
     assert dave["title"] == "Tester"
     await server.ok("set_group_special_title", group_id=LAB, user_id=DAVE)  # removes it
     assert (await server.ok("get_group_member_info", group_id=LAB, user_id=DAVE))["title"] == ""
-    assert events == [TitleChanged(LAB, DAVE, "Tester", (BOT,))]
+    # Taking a title away is announced to nobody, but views showing it follow.
+    assert events == [TitleChanged(LAB, DAVE, "Tester", (BOT,)), ViewChanged((BOT,))]
 
 
 async def test_special_title_refusals(server: Running) -> None:
@@ -343,10 +345,9 @@ async def test_owner_must_dismiss(server: Running) -> None:
 
 
 async def test_dismiss_empties_the_group_for_good(server: Running) -> None:
-    social = server.app.world.social
-    await social.create_account(10002, "Second Bot", is_bot=True)
+    await server.app.world.accounts.create_account(10002, "Second Bot", is_bot=True)
     events = capture(server)
-    joined = await social.add_member(LAB, 10002, operator=BOB)
+    joined = await server.app.world.groups.add_member(LAB, 10002, operator=BOB)
     assert joined.role == "member" and joined.account.uin == 10002
     await server.ok("set_group_leave", group_id=LAB, is_dismiss=True)
     assert events == [
@@ -356,36 +357,37 @@ async def test_dismiss_empties_the_group_for_good(server: Running) -> None:
     ]
     assert "dismissed" in await server.fails("get_group_info", 1404, group_id=LAB)
     assert [g["group_id"] for g in await server.ok("get_group_list")] == [LOUNGE]
-    assert [g.group_id for g in await social.groups_of(BOB)] == [LOUNGE]
+    assert [g.group_id for g in await server.app.world.groups.groups_of(BOB)] == [LOUNGE]
     assert LAB not in await recent_peers(server, BOB)
     assert LAB not in await recent_peers(server, BOT)
     with pytest.raises(ActionError) as reused:
-        await social.create_group(LAB, "New lab", ALICE)
+        await server.app.world.groups.create_group(LAB, "New lab", ALICE)
     assert "already exists" in reused.value.message
     with pytest.raises(ActionError) as gone:
-        await social.request_join_group(CAROL, LAB)
+        await server.app.world.requests.request_join_group(CAROL, LAB)
     assert gone.value.retcode == 1404
 
 
 async def test_add_member_tool(server: Running) -> None:
-    social = server.app.world.social
     events = capture(server)
-    await social.add_member(LAB, CAROL, card="Caz")
+    await server.app.world.groups.add_member(LAB, CAROL, card="Caz")
     assert events == [MemberJoined(LAB, CAROL, 0, "approve", (BOT,))]
     carol = await server.ok("get_group_member_info", group_id=LAB, user_id=CAROL)
     assert carol["card"] == "Caz" and carol["role"] == "member"
     assert (await server.ok("get_group_info", group_id=LAB))["member_count"] == 4
     # The group shows in the newcomer's recent contacts, with what came before already read.
     (entry,) = [
-        e for e in await server.app.world.chat.recent_contacts(CAROL, 50) if e.peer_uin == LAB
+        e
+        for e in await server.app.world.conversations.recent_contacts(CAROL, 50)
+        if e.peer_uin == LAB
     ]
     assert entry.unread == 0
     for bad, retcode in (
-        (lambda: social.add_member(LAB, CAROL), 1400),
-        (lambda: social.add_member(LAB, BOB, role="owner"), 1400),
-        (lambda: social.add_member(LAB, 99999), 1404),
-        (lambda: social.add_member(99999, CAROL), 1404),
-        (lambda: social.add_member(LAB, ALICE, operator=ALICE), 1401),
+        (lambda: server.app.world.groups.add_member(LAB, CAROL), 1400),
+        (lambda: server.app.world.groups.add_member(LAB, BOB, role="owner"), 1400),
+        (lambda: server.app.world.groups.add_member(LAB, 99999), 1404),
+        (lambda: server.app.world.groups.add_member(99999, CAROL), 1404),
+        (lambda: server.app.world.groups.add_member(LAB, ALICE, operator=ALICE), 1401),
     ):
         with pytest.raises(ActionError) as refused:
             await bad()

@@ -80,9 +80,9 @@ async def test_empty_pages_are_empty_lists(server: Running) -> None:
 
 async def test_friend_history_and_recalls_hidden(server: Running) -> None:
     world = server.app.world
-    a = await world.chat.send_private(ALICE, BOT, content("one"))
-    await world.chat.send_private(ALICE, BOT, content("two"))
-    await world.chat.recall(ALICE, a.message_id)
+    a = await world.messages.send_private(ALICE, BOT, content("one"))
+    await world.messages.send_private(ALICE, BOT, content("two"))
+    await world.messages.recall(ALICE, a.message_id)
     data = await server.ok("get_friend_msg_history", user_id=ALICE, count=10)
     assert texts(data) == ["/help", "two"]
     assert data["messages"][0]["message_type"] == "private"
@@ -120,7 +120,7 @@ async def test_anchor_from_another_conversation_is_not_found(server: Running) ->
 
 
 async def test_non_member_cannot_read_group_history(server: Running) -> None:
-    await server.app.world.social.create_group(30009, "Private club", ALICE)
+    await server.app.world.groups.create_group(30009, "Private club", ALICE)
     await server.fails("get_group_msg_history", 1401, group_id=30009)
 
 

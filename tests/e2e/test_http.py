@@ -173,7 +173,8 @@ async def test_body_at_the_limit_is_read(start_server: StartServer) -> None:
         ({"Authorization": "Bearer wrong"}, "", 403, 1403),
         ({}, "?access_token=wrong", 403, 1403),
         ({"Authorization": "Bearer s3cret"}, "?access_token=other", 403, 1403),
-        ({"Authorization": "Bearer"}, "", 403, 1403),
+        ({"Authorization": "Bearer"}, "", 401, 1401),
+        ({"Authorization": "Bearer "}, "", 401, 1401),
         ({"Authorization": "Bearer s3cret"}, "", 200, 0),
         ({"Authorization": "bearer s3cret"}, "", 200, 0),
         ({"Authorization": "Token s3cret"}, "", 200, 0),
@@ -279,7 +280,7 @@ async def test_internal_error_is_1200_without_trace(
     async def boom(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(server.app.world.social, "account", boom)
+    monkeypatch.setattr(server.app.world.accounts, "account", boom)
     body = await server.call("get_login_info")
     assert body["retcode"] == 1200 and body["status"] == "failed"
     assert "secret internals" not in body["message"] and "Traceback" not in body["message"]

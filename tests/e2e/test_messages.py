@@ -114,7 +114,7 @@ async def test_temp_chat_through_a_shared_group(server: Running) -> None:
     again = await server.ok("send_private_msg", user_id=DAVE, message="again")
     assert (await server.ok("get_msg", message_id=again["message_id"]))["group_id"] == LAB
     # A group Dave is not in cannot carry a temp chat.
-    await server.app.world.social.create_account(20009, "Eve")
+    await server.app.world.accounts.create_account(20009, "Eve")
     await server.fails("send_private_msg", 1401, user_id=20009, group_id=LAB, message="x")
 
 
@@ -164,13 +164,13 @@ async def test_send_and_fetch_errors(
 
 async def test_group_rules(server: Running) -> None:
     world = server.app.world
-    await world.social.create_group(30009, "Elsewhere", ALICE)
+    await world.groups.create_group(30009, "Elsewhere", ALICE)
     assert "member" in await server.fails("send_group_msg", 1401, group_id=30009, message="x")
     # A member (not admin) may not @all; the bot is admin in the lounge and owner of the lab.
     ok = await server.ok("send_group_msg", group_id=LOUNGE, message="[CQ:at,qq=all] hi")
     assert ok["message_id"]
     with pytest.raises(Exception, match="@all"):
-        await world.chat.send_group(CAROL, LOUNGE, content("[CQ:at,qq=all] spam"))
+        await world.messages.send_group(CAROL, LOUNGE, content("[CQ:at,qq=all] spam"))
 
 
 async def test_get_msg_accepts_the_nt_msg_id(server: Running) -> None:
@@ -181,7 +181,7 @@ async def test_get_msg_accepts_the_nt_msg_id(server: Running) -> None:
 
 async def test_messages_of_other_conversations_are_invisible(server: Running) -> None:
     world = server.app.world
-    private = await world.chat.send_private(ALICE, BOB, content("secret"))
+    private = await world.messages.send_private(ALICE, BOB, content("secret"))
     await server.fails("get_msg", 1404, message_id=private.message_id)
     await server.fails("delete_msg", 1404, message_id=private.message_id)
 
@@ -196,15 +196,15 @@ async def test_recall(server: Running) -> None:
 
 async def test_recall_rights(server: Running) -> None:
     world = server.app.world
-    alice_pm = await world.chat.send_private(ALICE, BOT, content("mine"))
+    alice_pm = await world.messages.send_private(ALICE, BOT, content("mine"))
     assert "sender" in await server.fails("delete_msg", 1401, message_id=alice_pm.message_id)
     # Bot owns the lab: it may recall a member's message there.
-    dave = await world.chat.send_group(DAVE, LAB, content("spam"))
+    dave = await world.messages.send_group(DAVE, LAB, content("spam"))
     await server.ok("delete_msg", message_id=dave.message_id)
     # In the lounge the bot is admin; Alice is owner: an admin cannot recall the owner.
-    alice = await world.chat.send_group(ALICE, LOUNGE, content("owner speaks"))
+    alice = await world.messages.send_group(ALICE, LOUNGE, content("owner speaks"))
     await server.fails("delete_msg", 1401, message_id=alice.message_id)
-    carol = await world.chat.send_group(CAROL, LOUNGE, content("member speaks"))
+    carol = await world.messages.send_group(CAROL, LOUNGE, content("member speaks"))
     await server.ok("delete_msg", message_id=carol.message_id)
 
 
@@ -217,13 +217,16 @@ async def test_message_size_limits(start_server: Any) -> None:
 
 async def test_idempotent_sends(start_server: Any) -> None:
     running = await start_server()
-    first = await running.ok("send_group_msg", group_id=LAB, message="once",
-                             idempotency_key="req-1")
-    again = await running.ok("send_group_msg", group_id=LAB, message="once",
-                             idempotency_key="req-1")
+    first = await running.ok(
+        "send_group_msg", group_id=LAB, message="once", idempotency_key="req-1"
+    )
+    again = await running.ok(
+        "send_group_msg", group_id=LAB, message="once", idempotency_key="req-1"
+    )
     assert again == first
-    other = await running.ok("send_private_msg", user_id=ALICE, message="hi",
-                             idempotency_key="req-2")
+    other = await running.ok(
+        "send_private_msg", user_id=ALICE, message="hi", idempotency_key="req-2"
+    )
     assert other["message_id"] != first["message_id"]
     history = await running.ok("get_group_msg_history", group_id=LAB, count=5)
     assert [m["raw_message"] for m in history["messages"]].count("once") == 1
@@ -235,6 +238,5 @@ async def test_idempotent_sends(start_server: Any) -> None:
     repeat = await again.ok("send_msg", group_id=LAB, message="once", idempotency_key="req-1")
     assert repeat == first
     await again.fails("send_group_msg", 1400, group_id=LAB, message="x", idempotency_key="")
-    await again.fails("send_group_msg", 1400, group_id=LAB, message="x",
-                      idempotency_key="k" * 129)
+    await again.fails("send_group_msg", 1400, group_id=LAB, message="x", idempotency_key="k" * 129)
     await again.fails("send_group_msg", 1400, group_id=LAB, message="x", idempotency_key=5)

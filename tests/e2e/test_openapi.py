@@ -671,10 +671,9 @@ async def test_every_action_succeeds_as_documented(
     )
 
     # Requests: a friend request to the bot, join requests to the group it owns.
-    social = server.app.world.social
-    friend_flag = await social.request_friend(20004, 10001, "hi")
-    join_flag = await social.request_join_group(20003, 30002, "let me in")
-    quick_flag = await social.request_join_group(20001, 30002, "me too")
+    friend_flag = await server.app.world.requests.request_friend(20004, 10001, "hi")
+    join_flag = await server.app.world.requests.request_join_group(20003, 30002, "let me in")
+    quick_flag = await server.app.world.requests.request_join_group(20001, 30002, "me too")
     box = await succeed(server, "get_group_system_msg", {"count": "10"})
     assert box["invited_requests"] == box["InvitedRequest"] == []
     pending = {r["flag"]: r for r in box["join_requests"]}
@@ -751,7 +750,7 @@ async def test_quick_operation_on_a_group_context_without_group_id_is_a_client_e
 async def test_quick_operation_remark_is_bounded_like_set_friend_add_request(
     server: Running,
 ) -> None:
-    flag = await server.app.world.social.request_friend(20004, 10001, "hi")
+    flag = await server.app.world.requests.request_friend(20004, 10001, "hi")
     params = {
         "context": {"post_type": "request", "request_type": "friend", "flag": flag},
         "operation": {"approve": True, "remark": "x" * 129},
@@ -819,7 +818,7 @@ async def test_slow_body_is_http_408_as_documented(start_server: StartServer) ->
     port = int(server.url.rsplit(":", 1)[1])
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
-        head = b"POST /set_group_ban HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n"
+        head = b"POST /set_group_ban HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n"
         writer.write(head + b'{"group_id": 30001,')
         await writer.drain()
         head_bytes = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)

@@ -18,7 +18,7 @@ from tests.conftest import ALICE, BOT, LAB, StartServer, content, stop
 async def test_restart_keeps_everything(start_server: StartServer, tmp_path: Path) -> None:
     first = await start_server()
     sent = await first.ok("send_private_msg", user_id=ALICE, message="before restart")
-    await first.app.world.chat.send_group(ALICE, 30001, content("lounge news"))
+    await first.app.world.messages.send_group(ALICE, 30001, content("lounge news"))
     recent_before = await first.ok("get_recent_contact", count=50)
     history_before = await first.ok("get_group_msg_history", group_id=30001)
     await stop(first)

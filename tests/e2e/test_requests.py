@@ -31,9 +31,8 @@ async def refused(call: Any, retcode: int) -> str:
 
 @pytest.fixture
 async def club(server: Running) -> Running:
-    social = server.app.world.social
-    await social.create_group(CLUB, "Alice's Club", ALICE, [(BOB, "member", "")])
-    await social.create_account(ERIN, "Erin")
+    await server.app.world.groups.create_group(CLUB, "Alice's Club", ALICE, [(BOB, "member", "")])
+    await server.app.world.accounts.create_account(ERIN, "Erin")
     return server
 
 
@@ -41,24 +40,24 @@ async def club(server: Running) -> Running:
 
 
 async def test_bot_approves_a_friend_request(server: Running) -> None:
-    social = server.app.world.social
     events = capture(server)
-    flag = await social.request_friend(DAVE, BOT, "hi, it's Dave")
+    flag = await server.app.world.requests.request_friend(DAVE, BOT, "hi, it's Dave")
     assert isinstance(flag, str) and flag
     assert events == [FriendRequested(DAVE, BOT, "hi, it's Dave", flag, (BOT,))]
     await server.ok("set_friend_add_request", flag=flag, approve="true", remark="Dave!")
     assert events[1:] == [FriendAdded(DAVE, BOT, (BOT,))]
     friends = await server.ok("get_friend_list")
     assert [(f["user_id"], f["remark"]) for f in friends][-1] == (DAVE, "Dave!")
-    mine = await social.friend(DAVE, BOT)
+    mine = await server.app.world.friends.friend(DAVE, BOT)
     assert mine is not None and mine.remark == ""
     assert "already handled" in await server.fails("set_friend_add_request", 1400, flag=flag)
-    assert "already friends" in await refused(social.request_friend(DAVE, BOT), 1400)
+    assert "already friends" in await refused(
+        server.app.world.requests.request_friend(DAVE, BOT), 1400
+    )
 
 
 async def test_bot_rejects_a_friend_request(server: Running) -> None:
-    social = server.app.world.social
-    flag = await social.request_friend(DAVE, BOT)
+    flag = await server.app.world.requests.request_friend(DAVE, BOT)
     events = capture(server)
     await server.ok("set_friend_add_request", flag=flag, approve=0)
     assert events == []
@@ -67,46 +66,52 @@ async def test_bot_rejects_a_friend_request(server: Running) -> None:
         "set_friend_add_request", 1400, flag=flag, approve=True
     )
     # Once answered, Dave may ask again: a new flag.
-    assert await social.request_friend(DAVE, BOT, "please?") != flag
+    assert await server.app.world.requests.request_friend(DAVE, BOT, "please?") != flag
 
 
 async def test_friend_request_refusals(server: Running) -> None:
-    social = server.app.world.social
     assert "not found" in await server.fails("set_friend_add_request", 1404, flag="nope")
     assert "flag" in await server.fails("set_friend_add_request", 1400)
     assert "flag" in await server.fails("set_friend_add_request", 1400, flag=["x"])
-    flag = await social.request_friend(DAVE, BOT)
+    flag = await server.app.world.requests.request_friend(DAVE, BOT)
     assert "approve" in await server.fails(
         "set_friend_add_request", 1400, flag=flag, approve="perhaps"
     )
     assert "remark" in await server.fails(
         "set_friend_add_request", 1400, flag=flag, remark="r" * 129
     )
-    assert "already pending" in await refused(social.request_friend(DAVE, BOT), 1400)
-    assert "already pending" in await refused(social.request_friend(BOT, DAVE), 1400)
-    assert "already friends" in await refused(social.request_friend(ALICE, BOT), 1400)
-    assert "yourself" in await refused(social.request_friend(DAVE, DAVE), 1400)
-    assert "not found" in await refused(social.request_friend(99999, BOT), 1404)
+    assert "already pending" in await refused(
+        server.app.world.requests.request_friend(DAVE, BOT), 1400
+    )
+    assert "already pending" in await refused(
+        server.app.world.requests.request_friend(BOT, DAVE), 1400
+    )
+    assert "already friends" in await refused(
+        server.app.world.requests.request_friend(ALICE, BOT), 1400
+    )
+    assert "yourself" in await refused(server.app.world.requests.request_friend(DAVE, DAVE), 1400)
+    assert "not found" in await refused(server.app.world.requests.request_friend(99999, BOT), 1404)
     # Only the addressee answers.
-    other = await social.request_friend(DAVE, CAROL)
+    other = await server.app.world.requests.request_friend(DAVE, CAROL)
     assert "addressed to" in await server.fails("set_friend_add_request", 1401, flag=other)
-    assert "addressed to" in await refused(social.answer_friend_request(BOB, flag, True), 1401)
+    assert "addressed to" in await refused(
+        server.app.world.requests.answer_friend_request(BOB, flag, True), 1401
+    )
 
 
 async def test_virtual_user_answers_the_bots_request(server: Running) -> None:
-    social = server.app.world.social
     events = capture(server)
-    flag = await social.request_friend(BOT, DAVE, "hello from the bot")
+    flag = await server.app.world.requests.request_friend(BOT, DAVE, "hello from the bot")
     assert events == [FriendRequested(BOT, DAVE, "hello from the bot", flag, ())]
-    await social.answer_friend_request(DAVE, flag, True, "Botty")
+    await server.app.world.requests.answer_friend_request(DAVE, flag, True, "Botty")
     assert events[1:] == [FriendAdded(BOT, DAVE, (BOT,))]
-    dave = await social.friend(DAVE, BOT)
+    dave = await server.app.world.friends.friend(DAVE, BOT)
     assert dave is not None and dave.remark == "Botty"
 
 
 async def test_friend_request_survives_restart(start_server: StartServer) -> None:
     first = await start_server()
-    flag = await first.app.world.social.request_friend(DAVE, BOT, "before restart")
+    flag = await first.app.world.requests.request_friend(DAVE, BOT, "before restart")
     await stop(first)
     second = await start_server()
     await second.ok("set_friend_add_request", flag=flag, remark="Dave")
@@ -120,9 +125,8 @@ async def test_friend_request_survives_restart(start_server: StartServer) -> Non
 
 
 async def test_bot_approves_a_join_request(server: Running) -> None:
-    social = server.app.world.social
     events = capture(server)
-    flag = await social.request_join_group(CAROL, LAB, "let me in")
+    flag = await server.app.world.requests.request_join_group(CAROL, LAB, "let me in")
     assert events == [GroupRequested(LAB, CAROL, 0, "add", "let me in", flag, (BOT,))]
     box = await server.ok("get_group_system_msg")
     assert box["invited_requests"] == box["InvitedRequest"] == []
@@ -140,8 +144,7 @@ async def test_bot_approves_a_join_request(server: Running) -> None:
 
 
 async def test_bot_rejects_a_join_request(server: Running) -> None:
-    social = server.app.world.social
-    flag = await social.request_join_group(CAROL, LAB)
+    flag = await server.app.world.requests.request_join_group(CAROL, LAB)
     events = capture(server)
     await server.ok("set_group_add_request", flag=flag, approve="false", reason="full up")
     assert events == []
@@ -151,35 +154,41 @@ async def test_bot_rejects_a_join_request(server: Running) -> None:
 
 
 async def test_admin_bot_hears_lounge_requests(club: Running) -> None:
-    social = club.app.world.social
     events = capture(club)
-    lounge_flag = await social.request_join_group(ERIN, LOUNGE)
-    club_flag = await social.request_join_group(ERIN, CLUB)
+    lounge_flag = await club.app.world.requests.request_join_group(ERIN, LOUNGE)
+    club_flag = await club.app.world.requests.request_join_group(ERIN, CLUB)
     assert [e.audience for e in events] == [(BOT,), ()]
     box = await club.ok("get_group_system_msg")
     assert [n["request_id"] for n in box["join_requests"]] == [lounge_flag]
     assert "owner or an admin" in await club.fails("set_group_add_request", 1401, flag=club_flag)
     # The club's owner answers her own requests.
-    await social.answer_group_request(ALICE, club_flag, True)
+    await club.app.world.requests.answer_group_request(ALICE, club_flag, True)
     assert events[2:] == [MemberJoined(CLUB, ERIN, ALICE, "approve", ())]
     await club.ok("set_group_add_request", flag=lounge_flag)
     assert events[3:] == [MemberJoined(LOUNGE, ERIN, BOT, "approve", (BOT,))]
 
 
 async def test_join_request_refusals(server: Running) -> None:
-    social = server.app.world.social
-    assert "already a member" in await refused(social.request_join_group(BOB, LAB), 1400)
-    assert "not found" in await refused(social.request_join_group(CAROL, 99999), 1404)
-    assert "not found" in await refused(social.request_join_group(99999, LAB), 1404)
-    flag = await social.request_join_group(CAROL, LAB)
-    assert "already pending" in await refused(social.request_join_group(CAROL, LAB), 1400)
+    assert "already a member" in await refused(
+        server.app.world.requests.request_join_group(BOB, LAB), 1400
+    )
+    assert "not found" in await refused(
+        server.app.world.requests.request_join_group(CAROL, 99999), 1404
+    )
+    assert "not found" in await refused(
+        server.app.world.requests.request_join_group(99999, LAB), 1404
+    )
+    flag = await server.app.world.requests.request_join_group(CAROL, LAB)
+    assert "already pending" in await refused(
+        server.app.world.requests.request_join_group(CAROL, LAB), 1400
+    )
     assert "not found" in await server.fails("set_group_add_request", 1404, flag="missing")
     assert "flag" in await server.fails("set_group_add_request", 1400, flag="")
     assert "approve" in await server.fails(
         "set_group_add_request", 1400, flag=flag, approve="eventually"
     )
     await server.ok("set_group_kick", group_id=LAB, user_id=DAVE, reject_add_request=True)
-    assert "kicked" in await refused(social.request_join_group(DAVE, LAB), 1401)
+    assert "kicked" in await refused(server.app.world.requests.request_join_group(DAVE, LAB), 1401)
     # A pending request for a dismissed group can no longer be answered.
     await server.ok("set_group_leave", group_id=LAB, is_dismiss=True)
     assert "dismissed" in await server.fails("set_group_add_request", 1404, flag=flag)
@@ -189,9 +198,8 @@ async def test_join_request_refusals(server: Running) -> None:
 
 
 async def test_bot_accepts_an_invitation(club: Running) -> None:
-    social = club.app.world.social
     events = capture(club)
-    flag = await social.invite_to_group(ALICE, CLUB, BOT)
+    flag = await club.app.world.requests.invite_to_group(ALICE, CLUB, BOT)
     assert events == [GroupRequested(CLUB, BOT, ALICE, "invite", "", flag, (BOT,))]
     box = await club.ok("get_group_system_msg", count="10")
     assert box["invited_requests"] == box["InvitedRequest"]
@@ -207,35 +215,43 @@ async def test_bot_accepts_an_invitation(club: Running) -> None:
 
 
 async def test_bot_declines_an_invitation(club: Running) -> None:
-    flag = await club.app.world.social.invite_to_group(BOB, CLUB, BOT)
+    flag = await club.app.world.requests.invite_to_group(BOB, CLUB, BOT)
     await club.ok("set_group_add_request", flag=flag, approve=False, reason="busy")
     assert CLUB not in [g["group_id"] for g in await club.ok("get_group_list")]
     assert "already handled" in await club.fails("set_group_add_request", 1400, flag=flag)
 
 
 async def test_invitation_of_a_virtual_user(club: Running) -> None:
-    social = club.app.world.social
     events = capture(club)
-    flag = await social.invite_to_group(BOB, LAB, ERIN)
+    flag = await club.app.world.requests.invite_to_group(BOB, LAB, ERIN)
     assert events == [GroupRequested(LAB, ERIN, BOB, "invite", "", flag, ())]
     assert "addressed to" in await club.fails("set_group_add_request", 1401, flag=flag)
-    await social.answer_group_request(ERIN, flag, True)
+    await club.app.world.requests.answer_group_request(ERIN, flag, True)
     assert events[1:] == [MemberJoined(LAB, ERIN, BOB, "invite", (BOT,))]
 
 
 async def test_invitation_refusals(club: Running) -> None:
-    social = club.app.world.social
-    assert "not a member" in await refused(social.invite_to_group(CAROL, LAB, ERIN), 1401)
-    assert "already a member" in await refused(social.invite_to_group(BOT, LAB, BOB), 1400)
-    assert "not found" in await refused(social.invite_to_group(BOT, LAB, 99999), 1404)
-    assert "not found" in await refused(social.invite_to_group(BOT, 99999, ERIN), 1404)
-    await social.invite_to_group(BOT, LAB, ERIN)
-    assert "already pending" in await refused(social.invite_to_group(BOB, LAB, ERIN), 1400)
+    assert "not a member" in await refused(
+        club.app.world.requests.invite_to_group(CAROL, LAB, ERIN), 1401
+    )
+    assert "already a member" in await refused(
+        club.app.world.requests.invite_to_group(BOT, LAB, BOB), 1400
+    )
+    assert "not found" in await refused(
+        club.app.world.requests.invite_to_group(BOT, LAB, 99999), 1404
+    )
+    assert "not found" in await refused(
+        club.app.world.requests.invite_to_group(BOT, 99999, ERIN), 1404
+    )
+    await club.app.world.requests.invite_to_group(BOT, LAB, ERIN)
+    assert "already pending" in await refused(
+        club.app.world.requests.invite_to_group(BOB, LAB, ERIN), 1400
+    )
 
 
 async def test_group_requests_survive_restart(start_server: StartServer) -> None:
     first = await start_server()
-    flag = await first.app.world.social.request_join_group(CAROL, LAB, "hello")
+    flag = await first.app.world.requests.request_join_group(CAROL, LAB, "hello")
     box_before = await first.ok("get_group_system_msg")
     await stop(first)
     second = await start_server()
@@ -245,10 +261,9 @@ async def test_group_requests_survive_restart(start_server: StartServer) -> None
 
 
 async def test_system_msg_count(server: Running) -> None:
-    social = server.app.world.social
-    await social.request_join_group(CAROL, LAB)
-    await social.create_account(ERIN, "Erin")
-    await social.request_join_group(ERIN, LAB)
+    await server.app.world.requests.request_join_group(CAROL, LAB)
+    await server.app.world.accounts.create_account(ERIN, "Erin")
+    await server.app.world.requests.request_join_group(ERIN, LAB)
     assert len((await server.ok("get_group_system_msg"))["join_requests"]) == 2
     assert len((await server.ok("get_group_system_msg", count=1))["join_requests"]) == 1
     assert (await server.ok("get_group_system_msg", count=0))["join_requests"] == []

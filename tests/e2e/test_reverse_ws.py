@@ -13,6 +13,7 @@ import pytest
 from aiohttp import web
 
 from tests.conftest import ALICE, BOT, StartServer, content
+from tests.waiting import wait_until
 
 WAIT = 10.0
 
@@ -64,7 +65,8 @@ class FakeBot:
 
     async def call(self, action: str, echo: Any, **params: Any) -> dict[str, Any]:
         await self.sockets[-1].send_str(
-            orjson.dumps({"action": action, "params": params, "echo": echo}).decode())
+            orjson.dumps({"action": action, "params": params, "echo": echo}).decode()
+        )
         return await self.frame(lambda f: f.get("echo") == echo and "post_type" not in f)
 
 
@@ -77,12 +79,16 @@ async def fake_bot() -> AsyncIterator[FakeBot]:
 
 
 def client_config(bot: FakeBot, **extra: Any) -> dict[str, Any]:
-    return {"ws_clients": [{"url": f"ws://127.0.0.1:{bot.port}/onebot/v11/ws",
-                            "reconnect_interval": 100, **extra}]}
+    return {
+        "ws_clients": [
+            {"url": f"ws://127.0.0.1:{bot.port}/onebot/v11/ws", "reconnect_interval": 100, **extra}
+        ]
+    }
 
 
-async def test_handshake_headers_and_lifecycle(start_server: StartServer,
-                                               fake_bot: FakeBot) -> None:
+async def test_handshake_headers_and_lifecycle(
+    start_server: StartServer, fake_bot: FakeBot
+) -> None:
     await start_server(bot=client_config(fake_bot, token="s3cret"))
     first = await fake_bot.frame()
     assert first["meta_event_type"] == "lifecycle" and first["sub_type"] == "connect"
@@ -93,33 +99,35 @@ async def test_handshake_headers_and_lifecycle(start_server: StartServer,
     assert headers["User-Agent"] == "OneBot/11"
 
 
-async def test_api_and_events_over_the_reverse_socket(start_server: StartServer,
-                                                      fake_bot: FakeBot) -> None:
+async def test_api_and_events_over_the_reverse_socket(
+    start_server: StartServer, fake_bot: FakeBot
+) -> None:
     running = await start_server(bot=client_config(fake_bot))
     await fake_bot.frame()
     reply = await fake_bot.call("get_login_info", {"seq": 1})
     assert reply["data"]["user_id"] == BOT and reply["echo"] == {"seq": 1}
-    await running.app.world.chat.send_private(ALICE, BOT, content("via reverse"))
+    await running.app.world.messages.send_private(ALICE, BOT, content("via reverse"))
     event = await fake_bot.frame(lambda f: f.get("post_type") == "message")
     assert event["raw_message"] == "via reverse"
     sent = await fake_bot.call("send_private_msg", "2", user_id=ALICE, message="back")
     assert sent["retcode"] == 0
 
 
-async def test_reconnects_after_the_bot_restarts(start_server: StartServer,
-                                                 fake_bot: FakeBot) -> None:
+async def test_reconnects_after_the_bot_restarts(
+    start_server: StartServer, fake_bot: FakeBot
+) -> None:
     running = await start_server(bot=client_config(fake_bot))
     await fake_bot.frame()
     port = fake_bot.port
     await fake_bot.stop()
     # Events while the bot is down are not buffered.
-    await running.app.world.chat.send_private(ALICE, BOT, content("lost"))
+    await running.app.world.messages.send_private(ALICE, BOT, content("lost"))
     revived = FakeBot()
     await revived.start(port)
     try:
         first = await revived.frame()
         assert first["meta_event_type"] == "lifecycle"
-        await running.app.world.chat.send_private(ALICE, BOT, content("after"))
+        await running.app.world.messages.send_private(ALICE, BOT, content("after"))
         event = await revived.frame(lambda f: f.get("post_type") == "message")
         assert event["raw_message"] == "after"
         assert running.app.ws_clients[0].connections == 2
@@ -127,15 +135,10 @@ async def test_reconnects_after_the_bot_restarts(start_server: StartServer,
         await revived.stop()
 
 
-async def test_refused_handshake_is_retried(start_server: StartServer,
-                                            fake_bot: FakeBot) -> None:
+async def test_refused_handshake_is_retried(start_server: StartServer, fake_bot: FakeBot) -> None:
     fake_bot.status = 403
     await start_server(bot=client_config(fake_bot))
-    for _ in range(200):
-        if len(fake_bot.handshakes) >= 2:
-            break
-        await asyncio.sleep(0.05)
-    assert len(fake_bot.handshakes) >= 2
+    await wait_until(lambda: len(fake_bot.handshakes) >= 2, what="a second handshake")
     fake_bot.status = 101
     first = await fake_bot.frame()
     assert first["meta_event_type"] == "lifecycle"

@@ -27,8 +27,9 @@ async def test_token_is_never_echoed(start_server: StartServer, caplog: Any) -> 
             ({"Authorization": f"Bearer {TOKEN}"}, f"?access_token={TOKEN}2"),
         ]:
             for action in ("get_status", "get_version_info", "no_such_action", "get_msg"):
-                async with session.post(f"{running.url}/{action}{query}", json={},
-                                        headers=headers) as resp:
+                async with session.post(
+                    f"{running.url}/{action}{query}", json={}, headers=headers
+                ) as resp:
                     seen.append(await resp.text())
         ws_url = f"ws://127.0.0.1:{running.app.ws_servers[0].port}/"
         try:
@@ -52,7 +53,9 @@ def test_banner_hides_the_token(tmp_path: Path) -> None:
     )
     proc = subprocess.Popen(
         [sys.executable, "-m", "catnest", "serve", "--config", str(config)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         assert proc.stdout is not None

@@ -68,7 +68,7 @@ async def test_member_list_and_info(server: Running) -> None:
 
 
 async def test_member_list_of_a_group_the_bot_left_is_refused(server: Running) -> None:
-    await server.app.world.social.create_group(30009, "Private club", ALICE)
+    await server.app.world.groups.create_group(30009, "Private club", ALICE)
     await server.fails("get_group_member_list", 1401, group_id=30009)
 
 

@@ -8,14 +8,16 @@ from pathlib import Path
 import orjson
 import pytest
 
+from catnest.onebot.content import Content
 from catnest.store import conversations as conv_sql
 from catnest.store import groups as groups_sql
 from catnest.store import messages as msg_sql
 from catnest.store.bulk import BulkMessage, BulkSummary, bulk_messages_txn
 from catnest.store.engine import Txn
+from catnest.store.records import CHAT_FRIEND, CHAT_GROUP
 from catnest.store.sqlite import SQLiteEngine
-from catnest.world.chat import CHAT_FRIEND, CHAT_GROUP, Content, nt_msg_id
 from catnest.world.hub import Hub
+from catnest.world.messages import nt_msg_id
 from catnest.world.world import World
 
 BOT, ALICE, BOB, GROUP = 10001, 20001, 20002, 30001
@@ -52,20 +54,20 @@ async def world(tmp_path: Path, clock: Clock) -> AsyncIterator[World]:
     engine = SQLiteEngine(tmp_path / "world.db")
     await engine.start()
     w = World(engine, Hub(), clock=clock)
-    await w.social.create_account(BOT, "Bot", is_bot=True)
-    await w.social.create_account(ALICE, "Alice")
-    await w.social.create_account(BOB, "Bob")
-    await w.social.make_friends(BOT, ALICE, remark_a="Ally")
-    await w.social.create_group(GROUP, "Lab", ALICE, [(BOT, "admin", ""), (BOB, "member", "B")])
-    await w.chat.send_private(ALICE, BOT, _text("hi bot"))
-    await w.chat.send_group(BOB, GROUP, _text("hello group"))
+    await w.accounts.create_account(BOT, "Bot", is_bot=True)
+    await w.accounts.create_account(ALICE, "Alice")
+    await w.accounts.create_account(BOB, "Bob")
+    await w.friends.make_friends(BOT, ALICE, remark_a="Ally")
+    await w.groups.create_group(GROUP, "Lab", ALICE, [(BOT, "admin", ""), (BOB, "member", "B")])
+    await w.messages.send_private(ALICE, BOT, _text("hi bot"))
+    await w.messages.send_group(BOB, GROUP, _text("hello group"))
     yield w
     await engine.close()
 
 
 async def _conv_ids(w: World) -> tuple[int, int]:
-    private = await w.chat.private_conv(BOT, ALICE)
-    group = await w.chat.group_conv(BOT, GROUP)
+    private = await w.conversations.private_conv(BOT, ALICE)
+    group = await w.conversations.group_conv(BOT, GROUP)
     assert private is not None
     return private.conv_id, group.conv_id
 
@@ -130,7 +132,8 @@ async def test_recent_contacts_history_and_unread_follow_the_bulk_load(world: Wo
         # it read up to its own message 19, then Alice wrote 22.
         assert recent[0].unread == _expected_unread(rows, group, BOT, 1) == 8
         assert recent[1].unread == _expected_unread(rows, private, BOT, 1) == 1
-        assert await conv_sql.unread_count_txn(txn, ALICE, private) == 0
+        alice = await conv_sql.recent_contacts_txn(txn, ALICE, 10)
+        assert next(e for e in alice if e.conv_id == private).unread == 0
 
         page = await msg_sql.history_txn(txn, group, anchor_seq=None, count=5, older=True)
         group_rows = [r for r in rows if r.conv_id == group]
@@ -155,21 +158,21 @@ async def test_normal_sends_continue_after_a_bulk_load(world: World, clock: Cloc
     assert summary.last_message_id is not None
 
     clock.now = T0 + 50
-    sent = await world.chat.send_group(BOB, GROUP, _text("after"))
+    sent = await world.messages.send_group(BOB, GROUP, _text("after"))
     assert sent.message_id == summary.last_message_id + 1
     assert sent.seq == 2 + sum(1 for r in rows if r.conv_id == group)
-    recent = await world.chat.recent_contacts(BOT, 1)
+    recent = await world.conversations.recent_contacts(BOT, 1)
     assert recent[0].last.message_id == sent.message_id
 
     again = await _load(world, [_bulk(private, ALICE, T0 + 100, "later")])
     assert again.first_message_id == sent.message_id + 1
-    recent = await world.chat.recent_contacts(BOT, 2)
+    recent = await world.conversations.recent_contacts(BOT, 2)
     assert [e.last.raw_message for e in recent] == ["later", "after"]
 
 
 async def test_a_failed_load_leaves_nothing_behind(world: World) -> None:
     private, group = await _conv_ids(world)
-    before = await world.chat.recent_contacts(BOT, 10)
+    before = await world.conversations.recent_contacts(BOT, 10)
 
     backwards = [_bulk(group, BOB, T0 + 5, "ok"), _bulk(group, BOB, T0 + 4, "earlier")]
     with pytest.raises(ValueError, match="time order"):
@@ -177,6 +180,6 @@ async def test_a_failed_load_leaves_nothing_behind(world: World) -> None:
     with pytest.raises(LookupError, match="999"):
         await _load(world, [_bulk(private, ALICE, T0 + 5, "x"), _bulk(999, ALICE, T0 + 5, "y")])
 
-    assert await world.chat.recent_contacts(BOT, 10) == before
+    assert await world.conversations.recent_contacts(BOT, 10) == before
     empty = await _load(world, [])
     assert empty == BulkSummary(0, None, None)

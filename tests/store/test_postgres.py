@@ -13,15 +13,16 @@ import pytest
 
 from catnest.app import open_engine
 from catnest.config import ConfigError, parse_config
+from catnest.onebot.content import Content
 from catnest.store import conversations as conv_sql
 from catnest.store.engine import Row, StoreTooNew, Txn
 from catnest.store.migrate import load_migrations
 from catnest.store.postgres import PostgresEngine, redact, rowcount, to_postgres_params
 from catnest.store.sqlite import SQLiteEngine
-from catnest.world.chat import Content
 from catnest.world.hub import Hub
 from catnest.world.world import World
 from tests.conftest import PostgresSchemas
+from tests.waiting import wait_until
 
 BOT, ALICE, BOB, GROUP = 10001, 20001, 20002, 30001
 
@@ -124,17 +125,17 @@ async def engines(url: str) -> AsyncIterator[Callable[..., Any]]:
 
 async def _world(engine: PostgresEngine) -> World:
     world = World(engine, Hub(), clock=lambda: 1_700_000_000)
-    await world.social.create_account(BOT, "Bot", is_bot=True)
-    await world.social.create_account(ALICE, "Alice")
-    await world.social.create_account(BOB, "Bob")
-    await world.social.create_group(GROUP, "Lab", ALICE, [(BOT, "member", ""), (BOB, "member", "")])
+    await world.accounts.create_account(BOT, "Bot", is_bot=True)
+    await world.accounts.create_account(ALICE, "Alice")
+    await world.accounts.create_account(BOB, "Bob")
+    await world.groups.create_group(GROUP, "Lab", ALICE, [(BOT, "member", ""), (BOB, "member", "")])
     return world
 
 
 async def test_txn_returns_rowcounts_tuples_and_python_types(engines: Any) -> None:
     engine = await engines()
     world = await _world(engine)
-    await world.chat.send_group(ALICE, GROUP, _text("hi"))
+    await world.messages.send_group(ALICE, GROUP, _text("hi"))
 
     async def fn(txn: Txn) -> tuple[int, Row | None, list[Row]]:
         changed = await txn.execute(
@@ -206,15 +207,13 @@ async def _wait_for_lock_waiter(url: str) -> None:
     """Return once some session waits for a lock on the world's write-lock row."""
     conn = await asyncpg.connect(url)
     try:
-        for _ in range(500):
-            waiting = await conn.fetchval(
+        await wait_until(
+            lambda: conn.fetchval(
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
                 " AND query LIKE '%world_write_lock%'"
-            )
-            if waiting:
-                return
-            await asyncio.sleep(0.02)
-        raise AssertionError("the second writer never waited for the write lock")
+            ),
+            what="the second writer waiting for the write lock",
+        )
     finally:
         await conn.close()
 
@@ -232,7 +231,7 @@ async def test_two_processes_sending_into_one_conversation_wait_instead_of_faili
     published: list[int] = []
 
     async def held(txn: Txn) -> Any:
-        sent = await worlds[0].chat.send_group_txn(
+        sent = await worlds[0].messages.send_group_txn(
             txn, ALICE, GROUP, _text("from A"), 1_700_000_000
         )
         txn.after_commit(lambda: published.append(ALICE))
@@ -242,7 +241,7 @@ async def test_two_processes_sending_into_one_conversation_wait_instead_of_faili
 
     async def plain(txn: Txn) -> Any:
         txn.after_commit(lambda: published.append(BOB))
-        return await worlds[1].chat.send_group_txn(
+        return await worlds[1].messages.send_group_txn(
             txn, BOB, GROUP, _text("from B"), 1_700_000_000
         )
 
@@ -257,7 +256,7 @@ async def test_two_processes_sending_into_one_conversation_wait_instead_of_faili
     assert a.message_id != b.message_id
     assert first.retries == second.retries == 0
     assert published == [ALICE, BOB]
-    conv = await worlds[0].chat.group_conv(BOT, GROUP)
+    conv = await worlds[0].conversations.group_conv(BOT, GROUP)
     assert conv.last_seq == 2 and conv.last_msg_id == b.message_id
 
 
@@ -270,7 +269,7 @@ async def test_a_bulk_load_and_another_process_sending_never_share_ids(
 
     loader, sender = await engines(), await engines()
     await _world(loader)
-    conv = await World(loader, Hub()).chat.group_conv(BOT, GROUP)
+    conv = await World(loader, Hub()).conversations.group_conv(BOT, GROUP)
     inside, release = asyncio.Event(), asyncio.Event()
     rows = [BulkMessage(conv.conv_id, ALICE, 1_700_000_000, "[]", f"bulk {i}") for i in range(50)]
 
@@ -283,7 +282,7 @@ async def test_a_bulk_load_and_another_process_sending_never_share_ids(
     bulk = asyncio.ensure_future(loader.write("bulk", load))
     await asyncio.wait_for(inside.wait(), 10)
     world = World(sender, Hub(), clock=lambda: 1_700_000_001)
-    send = asyncio.ensure_future(world.chat.send_group(BOB, GROUP, _text("meanwhile")))
+    send = asyncio.ensure_future(world.messages.send_group(BOB, GROUP, _text("meanwhile")))
     await _wait_for_lock_waiter(url)
     release.set()
     await asyncio.wait_for(bulk, 10)
@@ -300,13 +299,14 @@ async def test_many_concurrent_senders_get_dense_distinct_seqs(engines: Any) -> 
     await _world(first)
     worlds = [World(e, Hub(), clock=lambda: 1_700_000_000) for e in (first, second)]
     sends = [
-        worlds[i % 2].chat.send_group((ALICE, BOB)[i % 2], GROUP, _text(f"m{i}")) for i in range(24)
+        worlds[i % 2].messages.send_group((ALICE, BOB)[i % 2], GROUP, _text(f"m{i}"))
+        for i in range(24)
     ]
     sent = await asyncio.gather(*sends)
     assert sorted(m.seq for m in sent) == list(range(1, 25))
     assert len({m.message_id for m in sent}) == 24
-    history = await worlds[1].chat.history(
-        BOT, await worlds[1].chat.group_conv(BOT, GROUP), anchor=None, count=50, older=True
+    history = await worlds[1].conversations.history(
+        BOT, await worlds[1].conversations.group_conv(BOT, GROUP), anchor=None, count=50, older=True
     )
     assert [m.seq for m in history] == list(range(1, 25))
 
@@ -331,9 +331,7 @@ async def test_queued_writes_commit_together_and_a_failing_one_rolls_back_alone(
         return engine.write(f"insert {uin}", fn)
 
     before = engine.batches
-    results = await asyncio.gather(
-        *(insert(20001 + i) for i in range(10)), return_exceptions=True
-    )
+    results = await asyncio.gather(*(insert(20001 + i) for i in range(10)), return_exceptions=True)
     assert isinstance(results[4], ValueError)
     assert [r for r in results if not isinstance(r, BaseException)] == [
         20001 + i for i in range(10) if i != 4
@@ -370,23 +368,6 @@ async def test_a_failing_statement_in_a_batch_rolls_back_to_its_savepoint(engine
     assert engine.retries == 0
     rows = await engine.read(lambda txn: txn.fetchall("SELECT uin FROM accounts"))
     assert rows == [(ALICE,)]
-
-
-async def test_change_token_moves_with_every_write_of_any_process(engines: Any) -> None:
-    first, second = await engines(), await engines()
-    token = await first.change_token()
-    assert await first.change_token() == token  # reads change nothing
-    await first.read(lambda txn: txn.fetchall("SELECT uin FROM accounts"))
-    assert await first.change_token() == token
-    await second.write(
-        "x",
-        lambda txn: txn.execute(
-            "INSERT INTO accounts (uin, nickname, created_at) VALUES (?, ?, ?)", (ALICE, "A", 0)
-        ),
-    )
-    moved = await first.change_token()
-    assert moved != token
-    assert await second.change_token() == moved
 
 
 async def test_retries_stop_after_the_budget(engines: Any) -> None:

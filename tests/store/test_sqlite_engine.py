@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from catnest.store.engine import Txn
 from catnest.store.sqlite import SQLiteEngine
+from tests.waiting import wait_until
 
 
 async def _insert(txn: Txn, uin: int) -> None:
@@ -48,23 +50,40 @@ async def test_a_failing_transaction_rolls_back_alone(tmp_path: Path) -> None:
     await engine.close()
 
 
-async def test_change_token_follows_every_writer(tmp_path: Path) -> None:
+async def test_commits_of_another_process_are_noticed_and_its_own_are_not(tmp_path: Path) -> None:
     engine = SQLiteEngine(tmp_path / "w.db")
+    seen: list[str] = []
+    engine.watch_foreign_writes(lambda: seen.append("foreign"))
     await engine.start()
-    first = await engine.change_token()
-    assert await engine.change_token() == first  # reads change nothing
     await engine.write("x", lambda txn: _insert(txn, 10001))
-    second = await engine.change_token()
-    assert second != first
-    # Another process (here: another connection) writing is seen too.
+    await asyncio.sleep(0.6)  # past two checks: our own commit is never taken for another's
+    assert seen == []
+    # Another process (here: another connection) writing is seen.
     other = sqlite3.connect(tmp_path / "w.db")
     other.execute("INSERT INTO accounts (uin, nickname, created_at) VALUES (10002, 'x', 0)")
     other.commit()
     other.close()
-    # A reading serves the loop iteration it was taken in (work already queued cannot know of
-    # a later commit); from the next one on, the other writer's commit shows.
-    await asyncio.sleep(0)
-    assert await engine.change_token() != second
+    await wait_until(lambda: seen == ["foreign"], what="the other process's commit noticed")
+    await engine.close()
+
+
+async def test_a_read_sees_one_snapshot(tmp_path: Path) -> None:
+    engine = SQLiteEngine(tmp_path / "w.db")
+    await engine.start()
+    await engine.write("x", lambda txn: _insert(txn, 10001))
+    other = sqlite3.connect(tmp_path / "w.db", isolation_level=None)
+
+    async def twice(txn: Txn) -> tuple[Any, Any]:
+        first = await txn.fetchall("SELECT uin FROM accounts")
+        # Another connection commits between the two statements of one read.
+        other.execute("INSERT INTO accounts (uin, nickname, created_at) VALUES (10002, 'y', 0)")
+        second = await txn.fetchall("SELECT uin FROM accounts")
+        return first, second
+
+    first, second = await engine.read(twice)
+    assert first == second == [(10001,)]
+    assert len(await engine.read(lambda txn: txn.fetchall("SELECT uin FROM accounts"))) == 2
+    other.close()
     await engine.close()
 
 

@@ -89,24 +89,25 @@ def _running(app: App, session: aiohttp.ClientSession) -> Running:
 
 
 async def _script(world: World, bot: Running, clock: Clock) -> None:
-    chat, social, extras = world.chat, world.social, world.extras
     clock.tick()
-    await social.create_account(EVE, "Eve", sex="female", age=30)
+    await world.accounts.create_account(EVE, "Eve", sex="female", age=30)
     for text in ("morning", "anyone here?", "[CQ:face,id=14] coffee"):
         clock.tick()
-        await chat.send_group(BOB, LOUNGE, content(text))
+        await world.messages.send_group(BOB, LOUNGE, content(text))
     clock.tick()
     hello = await bot.ok(
         "send_private_msg", user_id=ALICE, message="hello Alice", idempotency_key="hello-1"
     )
     clock.tick()
-    await chat.send_private(ALICE, BOT, content(f"[CQ:reply,id={hello['message_id']}]hi back"))
+    await world.messages.send_private(
+        ALICE, BOT, content(f"[CQ:reply,id={hello['message_id']}]hi back")
+    )
     clock.tick()
     group = await bot.ok("send_group_msg", group_id=LAB, message="lab notes [CQ:at,qq=20002]")
     clock.tick()
-    oops = await chat.send_group(DAVE, LAB, content("oops, wrong group"))
+    oops = await world.messages.send_group(DAVE, LAB, content("oops, wrong group"))
     clock.tick(3)
-    await chat.recall(DAVE, oops.message_id)
+    await world.messages.recall(DAVE, oops.message_id)
     clock.tick()
     await bot.ok("set_friend_remark", user_id=BOB, remark="Bobby B")
     await bot.ok("set_group_card", group_id=LAB, user_id=DAVE, card="Dave (lab)")
@@ -115,16 +116,16 @@ async def _script(world: World, bot: Running, clock: Clock) -> None:
     await bot.ok("set_group_ban", group_id=LOUNGE, user_id=CAROL, duration=600)
     clock.tick()
     await bot.ok("set_msg_emoji_like", message_id=group["message_id"], emoji_id="76")
-    await extras.react(BOB, group["message_id"], "76", True)
-    await extras.react(DAVE, group["message_id"], "128512", True)
+    await world.reactions.react(BOB, group["message_id"], "76", True)
+    await world.reactions.react(DAVE, group["message_id"], "128512", True)
     clock.tick()
     await bot.ok("set_essence_msg", message_id=group["message_id"])
     clock.tick()
     await bot.ok("send_like", user_id=ALICE, times=3)
-    await social.send_like(ALICE, BOT, 2)
+    await world.profiles.send_like(ALICE, BOT, 2)
     clock.tick()
-    await social.request_friend(EVE, BOT, "let's be friends")
-    await social.request_join_group(EVE, LAB, "let me in")
+    await world.requests.request_friend(EVE, BOT, "let's be friends")
+    await world.requests.request_join_group(EVE, LAB, "let me in")
     clock.tick()
     await bot.ok(
         "send_group_forward_msg",
@@ -135,8 +136,8 @@ async def _script(world: World, bot: Running, clock: Clock) -> None:
         ],
     )
     clock.tick()
-    await chat.send_private(CAROL, BOT, content("are you still there?"))
-    await chat.send_private(DAVE, BOT, content("temp chat via the lab"), via_group=LAB)
+    await world.messages.send_private(CAROL, BOT, content("are you still there?"))
+    await world.messages.send_private(DAVE, BOT, content("temp chat via the lab"), via_group=LAB)
     clock.tick()
     await bot.ok("mark_private_msg_as_read", user_id=ALICE)
     clock.tick()
@@ -308,7 +309,7 @@ async def test_a_world_moved_to_postgres_answers_as_the_original(moved: Moved) -
     first = await _on_both(moved, "send_private_msg", user_id=EVE, message="welcome, Eve")
     assert first["data"]["message_id"] == sent["data"]["message_id"] + 1
     for running in (original, copy):
-        thanks = await running.app.world.chat.send_private(EVE, BOT, content("thanks!"))
+        thanks = await running.app.world.messages.send_private(EVE, BOT, content("thanks!"))
         assert (thanks.conv_id, thanks.seq) == (max(conv_ids) + 1, 2)
     # A sequence left behind would still end in the same ids, the engine retrying each
     # duplicate key with the next value: only the retries give it away.

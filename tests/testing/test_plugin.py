@@ -47,9 +47,12 @@ async def test_groups(catnest_server: CatnestServer, raw_bot: RawBot) -> None:
     alice = await catnest_server.user("Alice")
     bob = await catnest_server.user("Bob", friend=False)
     group_id = await catnest_server.group(alice, bob, name="Lab")
-    members = await catnest_server.world.social.members(group_id, alice.uin)
+    members = await catnest_server.world.groups.members(group_id, alice.uin)
     assert {m.account.uin: m.role for m in members} == {
-        alice.uin: "owner", bob.uin: "member", catnest_server.bot_id: "member"}
+        alice.uin: "owner",
+        bob.uin: "member",
+        catnest_server.bot_id: "member",
+    }
     await bob.say_in_group(group_id, "ping")
     reply = await bob.expect_reply(contains="pong")
     assert reply.group_id == group_id and reply.user_id is None
@@ -59,13 +62,13 @@ async def test_groups(catnest_server: CatnestServer, raw_bot: RawBot) -> None:
     with pytest.raises(NoReply):
         await bob.expect_reply(private=True, timeout=0.1)
     owned = await catnest_server.group(alice, name="Bot's", bot_role="owner")
-    owner = await catnest_server.world.social.group(owned)
+    owner = await catnest_server.world.groups.group(owned)
     assert owner.owner_uin == catnest_server.bot_id
     admin_group = await catnest_server.group(alice, bob, owner=bob, bot_role="admin")
-    bot_member = await catnest_server.world.social.member(admin_group, catnest_server.bot_id)
+    bot_member = await catnest_server.world.groups.member(admin_group, catnest_server.bot_id)
     assert bot_member is not None and bot_member.role == "admin"
     without = await catnest_server.group(alice, bot_role=None)
-    assert await catnest_server.world.social.member(without, catnest_server.bot_id) is None
+    assert await catnest_server.world.groups.member(without, catnest_server.bot_id) is None
 
 
 async def test_recall_poke_and_react_reach_the_bot(
@@ -84,8 +87,9 @@ async def test_recall_poke_and_react_reach_the_bot(
     assert await user.react(said) == 1
     assert await user.react(said, add=False) == 0
     await user.poke(group_id=group_id)
-    in_group = await raw_bot.wait_for(lambda e: e.get("sub_type") == "poke"
-                                      and e.get("group_id") == group_id)
+    in_group = await raw_bot.wait_for(
+        lambda e: e.get("sub_type") == "poke" and e.get("group_id") == group_id
+    )
     assert in_group["user_id"] == user.uin
 
 
@@ -101,7 +105,7 @@ async def test_friends_and_joining(catnest_server: CatnestServer, raw_bot: RawBo
     request = await raw_bot.wait_for(lambda e: e.get("request_type") == "friend")
     assert request["flag"] == flag and request["comment"] == "hi bot"
     await shy.add_friend(stranger)
-    assert await catnest_server.world.social.friend(shy.uin, stranger.uin) is not None
+    assert await catnest_server.world.friends.friend(shy.uin, stranger.uin) is not None
 
     group_id = await catnest_server.group(bot_role="owner")
     await shy.join_group(group_id)
@@ -164,8 +168,9 @@ async def test_marker_options(catnest_server: CatnestServer, raw_bot: RawBot) ->
         async with session.post(url, json={}, headers={"Authorization": "Bearer s3cret"}) as resp:
             body = await resp.json()
         assert body["data"] == {"user_id": 12345, "nickname": "Tokened"}
-        async with session.get(f"{catnest_server.web_url}/api/v1/info",
-                               params={"access_token": "s3cret"}) as resp:
+        async with session.get(
+            f"{catnest_server.web_url}/api/v1/info", params={"access_token": "s3cret"}
+        ) as resp:
             assert (await resp.json())["bots"][0]["uin"] == 12345
 
 
@@ -188,10 +193,16 @@ async def test_traffic_is_shown_when_recorded(catnest_server: CatnestServer) -> 
 
     log = catnest_server.app.traffic
     assert log is not None
-    log.record_action(catnest_server.bot_id, "send_private_msg", {"user_id": 1, "message": "x"},
-                      envelope.failed(1401, "not a friend"))
-    log.record_event(catnest_server.bot_id, {"post_type": "message", "message_type": "private",
-                                             "raw_message": "ping"})
+    log.record_action(
+        catnest_server.bot_id,
+        "send_private_msg",
+        {"user_id": 1, "message": "x"},
+        envelope.failed(1401, "not a friend"),
+    )
+    log.record_event(
+        catnest_server.bot_id,
+        {"post_type": "message", "message_type": "private", "raw_message": "ping"},
+    )
     assert [e["kind"] for e in catnest_server.traffic()] == ["action", "event"]
     user = await catnest_server.user()
     with pytest.raises(NoReply) as failure:

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-PROJECT_TEST = '''
+PROJECT_TEST = """
 import pytest
 
 
@@ -22,14 +22,26 @@ async def test_strict_mode(catnest_server):
 @pytest.mark.asyncio
 async def test_unknown_option(catnest_server):
     pass
-'''
+"""
 
 
 def test_plugin_loads_from_its_entry_point(tmp_path: Path) -> None:
     (tmp_path / "test_bot.py").write_text(PROJECT_TEST)
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--strict-markers",
-         "-W", "error", "-o", "asyncio_default_fixture_loop_scope=function", "test_bot.py"],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--strict-markers",
+            "-W",
+            "error",
+            "-o",
+            "asyncio_default_fixture_loop_scope=function",
+            "test_bot.py",
+        ],
         cwd=tmp_path,
         capture_output=True,
         text=True,

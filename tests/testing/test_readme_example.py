@@ -50,9 +50,7 @@ async def bot(catnest_server: CatnestServer, tmp_path: Path) -> AsyncIterator[No
         "DRIVER": "~aiohttp",  # NoneBot's WebSocket client: it dials Catnest
         "ONEBOT_WS_URLS": json.dumps([catnest_server.ws_url]),
     }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "bot.py", cwd=tmp_path, env=env
-    )
+    process = await asyncio.create_subprocess_exec(sys.executable, "bot.py", cwd=tmp_path, env=env)
     try:
         await catnest_server.wait_for_bot(timeout=30)
         yield

@@ -26,9 +26,8 @@ async def _every_kind_of_record(running: Running) -> None:
     await running.ok("send_like", user_id=ALICE, times=2)
     await running.ok("set_group_ban", group_id=LOUNGE, user_id=DAVE, duration=600)
     await running.ok("set_group_kick", group_id=LAB, user_id=DAVE, reject_add_request=True)
-    social = running.app.world.social
-    await social.request_friend(DAVE, BOT, "hello?")
-    await social.request_join_group(CAROL, LAB, "let me in")
+    await running.app.world.requests.request_friend(DAVE, BOT, "hello?")
+    await running.app.world.requests.request_join_group(CAROL, LAB, "let me in")
 
 
 async def _views(running: Running) -> list[Any]:

@@ -86,7 +86,12 @@ class Web:
         return f"ws://127.0.0.1:{self.app.ws_servers[0].port}/"
 
     async def call(
-        self, method: str, path: str, body: Any = None, *, headers: dict[str, str] | None = None,
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        headers: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> tuple[int, Any]:
         """Call the API; (status, decoded JSON body or None)."""
@@ -101,15 +106,24 @@ class Web:
             check_documented(method, path, resp.status, data)
         return resp.status, data
 
-    async def ok(self, method: str, path: str, body: Any = None, status: int = 200,
-                 **kwargs: Any) -> Any:
+    async def ok(
+        self, method: str, path: str, body: Any = None, status: int = 200, **kwargs: Any
+    ) -> Any:
         """Call and assert the status; the body."""
         got, data = await self.call(method, path, body, **kwargs)
         assert got == status, (got, data)
         return data
 
-    async def fails(self, method: str, path: str, body: Any = None, *, status: int,
-                    code: int | None = None, **kwargs: Any) -> str:
+    async def fails(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        status: int,
+        code: int | None = None,
+        **kwargs: Any,
+    ) -> str:
         """Call and assert an error response; its message."""
         got, data = await self.call(method, path, body, **kwargs)
         assert got == status, (got, data)

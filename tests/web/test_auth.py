@@ -25,8 +25,9 @@ async def test_token_is_required_everywhere_in_the_api(start_web: StartWeb) -> N
     assert status == 401
     status, _ = await bare.call("GET", USERS + "?access_token=s3cret")
     assert status == 200
-    status, _ = await bare.call("GET", USERS + "?access_token=s3cret",
-                                headers={"Authorization": "Bearer other"})
+    status, _ = await bare.call(
+        "GET", USERS + "?access_token=s3cret", headers={"Authorization": "Bearer other"}
+    )
     assert status == 403
     status, _ = await bare.call("GET", f"/api/v1/users/{ALICE}/events?timeout=0")
     assert status == 401
@@ -57,8 +58,12 @@ async def test_media_is_served_without_the_token(start_web: StartWeb) -> None:
 async def test_foreign_origins_are_refused(start_web: StartWeb, token: str) -> None:
     web = await start_web(token=token)
     for method in ("GET", "POST"):
-        status, body = await web.call(method, USERS, {"nickname": "X"} if method == "POST"
-                                      else None, headers={"Origin": "http://evil.example"})
+        status, body = await web.call(
+            method,
+            USERS,
+            {"nickname": "X"} if method == "POST" else None,
+            headers={"Origin": "http://evil.example"},
+        )
         assert status == 403 and body["error"]["code"] == 1401, (method, body)
     status, _ = await web.call("GET", USERS, headers={"Origin": "null"})
     assert status == 403
@@ -72,25 +77,34 @@ async def test_cross_site_state_changes_are_refused(start_web: StartWeb, token: 
     web = await start_web(token=token)
     for site in ("cross-site", "same-site"):
         for method, path in (("POST", USERS), ("DELETE", f"/api/v1/users/{ALICE}/friends/{BOT}")):
-            status, body = await web.call(method, path, {"nickname": "X"} if method == "POST"
-                                          else None, headers={"Sec-Fetch-Site": site})
+            status, body = await web.call(
+                method,
+                path,
+                {"nickname": "X"} if method == "POST" else None,
+                headers={"Sec-Fetch-Site": site},
+            )
             assert status == 403 and "cross-site" in body["error"]["message"]
     # Reading, or following a link to the page from elsewhere, is fine.
     await web.ok("GET", USERS, headers={"Sec-Fetch-Site": "cross-site"})
-    await web.ok("POST", USERS, {"nickname": "Mine"}, headers={"Sec-Fetch-Site": "same-origin"},
-                 status=201)
+    await web.ok(
+        "POST", USERS, {"nickname": "Mine"}, headers={"Sec-Fetch-Site": "same-origin"}, status=201
+    )
 
 
 async def test_allowed_origins_get_cors(start_web: StartWeb) -> None:
     web = await start_web(web={"allow_origins": ["http://tools.local:8000/"]})
     origin = "http://tools.local:8000"
-    async with web.session.options(web.base + USERS, headers={
-        "Origin": origin, "Access-Control-Request-Method": "POST"}) as resp:
+    async with web.session.options(
+        web.base + USERS, headers={"Origin": origin, "Access-Control-Request-Method": "POST"}
+    ) as resp:
         assert resp.status == 204
         assert resp.headers["Access-Control-Allow-Origin"] == origin
         assert "DELETE" in resp.headers["Access-Control-Allow-Methods"]
-    async with web.session.post(web.base + USERS, json={"nickname": "Cors"}, headers={
-        "Origin": origin, "Sec-Fetch-Site": "cross-site"}) as resp:
+    async with web.session.post(
+        web.base + USERS,
+        json={"nickname": "Cors"},
+        headers={"Origin": origin, "Sec-Fetch-Site": "cross-site"},
+    ) as resp:
         assert resp.status == 201
         assert resp.headers["Access-Control-Allow-Origin"] == origin
     status, _ = await web.call("GET", USERS, headers={"Origin": "http://tools.local:9000"})
@@ -115,8 +129,14 @@ async def test_static_page_and_its_walls(web: Web) -> None:
         assert resp.headers["X-Frame-Options"] == "DENY"
         assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
         assert resp.headers["Referrer-Policy"] == "no-referrer"
-    for path in ("/../pyproject.toml", "/%2e%2e/app.py", "/..%2Fserver.py", "/nothing.js",
-                 "/static/../server.py", "/%00"):
+    for path in (
+        "/../pyproject.toml",
+        "/%2e%2e/app.py",
+        "/..%2Fserver.py",
+        "/nothing.js",
+        "/static/../server.py",
+        "/%00",
+    ):
         async with web.session.get(web.base + path) as resp:
             assert resp.status == 404, path
     async with web.session.post(web.base + "/") as resp:

@@ -40,8 +40,9 @@ async def poll_until(web: Web, uin: int, cursor: str, pred: Any) -> tuple[dict[s
 
 async def test_long_poll_delivers_the_bots_reply(web: Web, echo_bot: EchoBot) -> None:
     cursor = (await web.ok("GET", f"/api/v1/users/{ALICE}/conversations"))["cursor"]
-    sent = await web.ok("POST", f"/api/v1/users/{ALICE}/private/{BOT}/messages",
-                        {"message": "ping"}, status=201)
+    sent = await web.ok(
+        "POST", f"/api/v1/users/{ALICE}/private/{BOT}/messages", {"message": "ping"}, status=201
+    )
     own, cursor = await poll_until(web, ALICE, cursor, lambda e: e["type"] == "message")
     assert own["message_id"] == sent["message_id"]
     assert own["message"]["post_type"] == "message_sent"
@@ -53,9 +54,8 @@ async def test_long_poll_delivers_the_bots_reply(web: Web, echo_bot: EchoBot) ->
 
 async def test_a_waiting_poll_answers_when_news_arrives(web: Web) -> None:
     cursor = await cursor_of(web, ALICE)
-    waiting = asyncio.create_task(
-        web.ok("GET", events_path(ALICE) + f"?after={cursor}&timeout=30"))
-    await web.app.world.chat.send_private(BOB, ALICE, content("are you there?"))
+    waiting = asyncio.create_task(web.ok("GET", events_path(ALICE) + f"?after={cursor}&timeout=30"))
+    await web.app.world.messages.send_private(BOB, ALICE, content("are you there?"))
     async with asyncio.timeout(WAIT):
         answer = await waiting
     assert [e["message"]["raw_message"] for e in answer["events"]] == ["are you there?"]
@@ -64,12 +64,13 @@ async def test_a_waiting_poll_answers_when_news_arrives(web: Web) -> None:
 
 async def test_users_see_only_their_conversations(web: Web) -> None:
     cursor = await cursor_of(web, CAROL)
-    chat = web.app.world.chat
-    await chat.send_group(DAVE, LAB, content("lab talk"))  # Carol is not in the lab
-    await chat.send_private(ALICE, BOB, content("private talk"))
+    await web.app.world.messages.send_group(
+        DAVE, LAB, content("lab talk")
+    )  # Carol is not in the lab
+    await web.app.world.messages.send_private(ALICE, BOB, content("private talk"))
     quiet = await web.ok("GET", events_path(CAROL) + f"?after={cursor}&timeout=0")
     assert quiet["events"] == [] and quiet["cursor"] != cursor
-    await chat.send_group(DAVE, LOUNGE, content("lounge talk"))
+    await web.app.world.messages.send_group(DAVE, LOUNGE, content("lounge talk"))
     news = await web.ok("GET", events_path(CAROL) + f"?after={quiet['cursor']}&timeout=0")
     assert [e["message"]["raw_message"] for e in news["events"]] == ["lounge talk"]
     assert news["events"][0]["conversation"] == {"type": "group", "group_id": LOUNGE}
@@ -78,16 +79,22 @@ async def test_users_see_only_their_conversations(web: Web) -> None:
 async def test_recalls_reactions_and_membership_events(web: Web) -> None:
     world = web.app.world
     cursor = await cursor_of(web, DAVE)
-    sent = await world.chat.send_group(DAVE, LOUNGE, content("soon gone"))
-    await world.extras.react(CAROL, sent.message_id, "76", True)
-    await world.chat.recall(DAVE, sent.message_id)
-    await world.social.set_card(ALICE, LOUNGE, DAVE, "D")
-    await world.social.kick(BOB, LAB, DAVE)
-    await world.extras.poke(ALICE, DAVE)
+    sent = await world.messages.send_group(DAVE, LOUNGE, content("soon gone"))
+    await world.reactions.react(CAROL, sent.message_id, "76", True)
+    await world.messages.recall(DAVE, sent.message_id)
+    await world.group_admin.set_card(ALICE, LOUNGE, DAVE, "D")
+    await world.group_admin.kick(BOB, LAB, DAVE)
+    await world.pokes.poke(ALICE, DAVE)
     answer = await web.ok("GET", events_path(DAVE) + f"?after={cursor}&timeout=0")
     events = answer["events"]
     assert [e["type"] for e in events] == [
-        "message", "reaction", "recall", "card_changed", "member_left", "poked"]
+        "message",
+        "reaction",
+        "recall",
+        "card_changed",
+        "member_left",
+        "poked",
+    ]
     reaction, recall, card, left, poke = events[1:]
     assert reaction["message_id"] == sent.message_id and reaction["emoji_id"] == "76"
     assert reaction["count"] == 1 and reaction["user_id"] == CAROL
@@ -98,7 +105,7 @@ async def test_recalls_reactions_and_membership_events(web: Web) -> None:
     assert left == {**left, "group_id": LAB, "user_id": DAVE, "operator_id": BOB, "kicked": True}
     assert poke["user_id"] == ALICE and poke["target_id"] == DAVE
     # Dave is out of the lab now: its news no longer reaches him.
-    await world.chat.send_group(BOB, LAB, content("without dave"))
+    await world.messages.send_group(BOB, LAB, content("without dave"))
     after = await web.ok("GET", events_path(DAVE) + f"?after={answer['cursor']}&timeout=0")
     assert after["events"] == []
 
@@ -156,8 +163,9 @@ async def test_sse_stream_delivers_the_bots_reply(web: Web, echo_bot: EchoBot) -
         assert resp.status == 200
         assert resp.headers["Content-Type"] == "text/event-stream"
         assert await resp.content.readline() == b": connected\n"
-        await web.ok("POST", f"/api/v1/users/{ALICE}/private/{BOT}/messages",
-                     {"message": "ping"}, status=201)
+        await web.ok(
+            "POST", f"/api/v1/users/{ALICE}/private/{BOT}/messages", {"message": "ping"}, status=201
+        )
         async with asyncio.timeout(WAIT):
             first_id, first = await read_sse(resp)
             assert first["message"]["raw_message"] == "ping" and first["cursor"] == first_id
@@ -176,7 +184,7 @@ async def test_sse_stream_resets_an_unknown_cursor(web: Web) -> None:
         async with asyncio.timeout(WAIT):
             reset_id, reset = await read_sse(resp)
         assert reset == {"type": "reset"} and reset_id
-        await web.app.world.chat.send_private(BOB, ALICE, content("after the reset"))
+        await web.app.world.messages.send_private(BOB, ALICE, content("after the reset"))
         async with asyncio.timeout(WAIT):
             _, news = await read_sse(resp)
         assert news["message"]["raw_message"] == "after the reset"

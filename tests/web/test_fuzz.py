@@ -74,8 +74,9 @@ def _negatable(label: str) -> bool:
     method, path = label.split(" ", 1)
     item = DOC["paths"][path]
     operation = item[method.lower()]
-    return bool(item.get("parameters") or operation.get("parameters")
-                or operation.get("requestBody"))
+    return bool(
+        item.get("parameters") or operation.get("parameters") or operation.get("requestBody")
+    )
 
 
 FUZZ_CASES = [

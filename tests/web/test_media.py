@@ -48,11 +48,16 @@ async def test_upload_refusals(web: Web) -> None:
     assert status == 400 and "image" in str(body)
     status, body = await upload(web, PNG, name="picture")
     assert status == 400 and "file" in str(body)
-    status, body = await web.call("POST", "/api/v1/media", data=PNG,
-                                  headers={"Content-Type": "image/png"})
+    status, body = await web.call(
+        "POST", "/api/v1/media", data=PNG, headers={"Content-Type": "image/png"}
+    )
     assert status == 415
-    status, body = await web.call("POST", "/api/v1/media", data=b"--x\r\nbroken",
-                                  headers={"Content-Type": "multipart/form-data; boundary=x"})
+    status, body = await web.call(
+        "POST",
+        "/api/v1/media",
+        data=b"--x\r\nbroken",
+        headers={"Content-Type": "multipart/form-data; boundary=x"},
+    )
     assert status == 400
     assert not list((Path(web.app.config.data_dir) / "media").glob(".upload-*"))
 
@@ -66,18 +71,26 @@ async def test_upload_size_cap(start_web: StartWeb) -> None:
 
     async def chunks() -> AsyncIterator[bytes]:
         # No Content-Length: the cap is enforced while reading.
-        yield b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n\r\n"
+        yield b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n\r\n'
         yield PNG
         for _ in range(10):
             yield b"\x00" * 1024
         yield b"\r\n--b--\r\n"
 
-    status, body = await web.call("POST", "/api/v1/media", data=chunks(),
-                                  headers={"Content-Type": "multipart/form-data; boundary=b"})
+    status, body = await web.call(
+        "POST",
+        "/api/v1/media",
+        data=chunks(),
+        headers={"Content-Type": "multipart/form-data; boundary=b"},
+    )
     assert status == 413
     # A JSON body past the cap is refused before it is read.
-    status, body = await web.call("POST", "/api/v1/users", data=b"{" + b" " * 5000 + b"}",
-                                  headers={"Content-Type": "application/json"})
+    status, body = await web.call(
+        "POST",
+        "/api/v1/users",
+        data=b"{" + b" " * 5000 + b"}",
+        headers={"Content-Type": "application/json"},
+    )
     assert status == 413
 
 
@@ -102,23 +115,42 @@ async def test_serving_refuses_traversal_and_unknown_names(web: Web) -> None:
 async def test_image_messages_carry_the_serving_url(web: Web, echo_bot: EchoBot) -> None:
     _, uploaded = await upload(web, PNG)
     name = uploaded["file"]
-    sent = await web.ok("POST", f"/api/v1/users/{ALICE}/private/{BOT}/messages",
-                        {"message": [{"type": "image", "data": {"file": name}}]}, status=201)
+    sent = await web.ok(
+        "POST",
+        f"/api/v1/users/{ALICE}/private/{BOT}/messages",
+        {"message": [{"type": "image", "data": {"file": name}}]},
+        status=201,
+    )
     data = sent["message"]["message"][0]["data"]
     assert data["file"] == name and data["url"] == uploaded["url"]
     event = await echo_bot.wait_for(lambda e: e.get("message_id") == sent["message_id"])
     url = event["message"][0]["data"]["url"]
     async with web.session.get(url) as resp:
         assert resp.status == 200 and await resp.read() == PNG
-    cq = await web.ok("POST", f"/api/v1/users/{ALICE}/private/{BOT}/messages",
-                      {"message": f"look [CQ:image,file={name}]"}, status=201)
+    cq = await web.ok(
+        "POST",
+        f"/api/v1/users/{ALICE}/private/{BOT}/messages",
+        {"message": f"look [CQ:image,file={name}]"},
+        status=201,
+    )
     assert cq["message"]["message"][1]["data"]["url"] == uploaded["url"]
-    message = await web.fails("POST", f"/api/v1/users/{ALICE}/private/{BOT}/messages",
-                              {"message": "[CQ:image,file=catnest.db]"}, status=400)
+    message = await web.fails(
+        "POST",
+        f"/api/v1/users/{ALICE}/private/{BOT}/messages",
+        {"message": "[CQ:image,file=catnest.db]"},
+        status=400,
+    )
     assert "upload" in message
-    await web.fails("POST", f"/api/v1/users/{ALICE}/private/{BOT}/messages",
-                    {"message": "[CQ:record,file=voice.amr]"}, status=400)
-    remote = await web.ok("POST", f"/api/v1/users/{ALICE}/private/{BOT}/messages",
-                          {"message": "[CQ:image,file=https://example.com/cat.png]"},
-                          status=201)
+    await web.fails(
+        "POST",
+        f"/api/v1/users/{ALICE}/private/{BOT}/messages",
+        {"message": "[CQ:record,file=voice.amr]"},
+        status=400,
+    )
+    remote = await web.ok(
+        "POST",
+        f"/api/v1/users/{ALICE}/private/{BOT}/messages",
+        {"message": "[CQ:image,file=https://example.com/cat.png]"},
+        status=201,
+    )
     assert remote["message"]["message"][0]["data"] == {"file": "https://example.com/cat.png"}

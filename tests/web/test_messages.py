@@ -37,13 +37,24 @@ async def test_conversations_match_get_recent_contact(web: Web) -> None:
     assert chat["lastestMsg"]["post_type"] == "message"
     assert {i["peerUin"]: i for i in items}[str(LOUNGE)]["unreadCnt"] == 1
     # The same fields as get_recent_contact, for the same account seen the same way.
-    seed_fields = {"lastestMsg", "peerUin", "remark", "msgTime", "chatType", "msgId",
-                   "sendNickName", "sendMemberName", "peerName"}
+    seed_fields = {
+        "lastestMsg",
+        "peerUin",
+        "remark",
+        "msgTime",
+        "chatType",
+        "msgId",
+        "sendNickName",
+        "sendMemberName",
+        "peerName",
+    }
     assert seed_fields <= set(chat)
-    assert (await web.ok("GET", f"/api/v1/users/{BOB}/conversations?count=1"))[
-        "conversations"][0]["peerUin"] == str(LOUNGE)
+    assert (await web.ok("GET", f"/api/v1/users/{BOB}/conversations?count=1"))["conversations"][0][
+        "peerUin"
+    ] == str(LOUNGE)
     assert (await web.ok("GET", f"/api/v1/users/{BOB}/conversations?count=0"))[
-        "conversations"] == []
+        "conversations"
+    ] == []
     await web.fails("GET", f"/api/v1/users/{BOB}/conversations?count=-1", status=400)
     await web.fails("GET", f"/api/v1/users/{BOB}/conversations?count=99999", status=400)
 
@@ -51,18 +62,26 @@ async def test_conversations_match_get_recent_contact(web: Web) -> None:
 async def test_send_private_in_every_form(web: Web, echo_bot: EchoBot) -> None:
     text = await send(web, private(ALICE, BOT), "hello [CQ:face,id=14]")
     assert text["message"]["message"] == [
-        {"type": "text", "data": {"text": "hello "}}, {"type": "face", "data": {"id": "14"}}]
+        {"type": "text", "data": {"text": "hello "}},
+        {"type": "face", "data": {"id": "14"}},
+    ]
     assert text["message"]["post_type"] == "message_sent"
     event = await echo_bot.wait_for(lambda e: e.get("message_id") == text["message_id"])
     assert event["user_id"] == ALICE and event["raw_message"] == "hello [CQ:face,id=14]"
     escaped = await send(web, private(ALICE, BOT), "[CQ:face,id=1]", auto_escape=True)
     assert escaped["message"]["message"][0]["type"] == "text"
-    segments = await send(web, private(ALICE, BOT), [
-        {"type": "reply", "data": {"id": text["message_id"]}},
-        {"type": "text", "data": {"text": "again"}},
-    ])
+    segments = await send(
+        web,
+        private(ALICE, BOT),
+        [
+            {"type": "reply", "data": {"id": text["message_id"]}},
+            {"type": "text", "data": {"text": "again"}},
+        ],
+    )
     assert segments["message"]["message"][0] == {
-        "type": "reply", "data": {"id": str(text["message_id"])}}
+        "type": "reply",
+        "data": {"id": str(text["message_id"])},
+    }
     one = await send(web, private(ALICE, BOT), {"type": "text", "data": {"text": "single"}})
     assert one["message"]["raw_message"] == "single"
     # An @ means nothing in a private chat (NapCat drops it).
@@ -76,32 +95,34 @@ async def test_send_private_errors(web: Web) -> None:
     await web.fails("POST", private(ALICE, BOT), {"message": ""}, status=400)
     await web.fails("POST", private(ALICE, BOT), {}, status=400)
     await web.fails("POST", private(ALICE, BOT), {"message": [{"type": "nope"}]}, status=400)
-    await web.fails("POST", private(ALICE, BOT), {"message": "[CQ:image,file=/etc/passwd]"},
-                    status=400)
-    await web.fails("POST", private(ALICE, BOT), {"message": "[CQ:reply,id=999999]x"},
-                    status=404)
+    await web.fails(
+        "POST", private(ALICE, BOT), {"message": "[CQ:image,file=/etc/passwd]"}, status=400
+    )
+    await web.fails("POST", private(ALICE, BOT), {"message": "[CQ:reply,id=999999]x"}, status=404)
     await web.fails("POST", private(ALICE, ALICE), {"message": "me"}, status=400)
     await web.fails("POST", private(ALICE, BOT), {"message": "x" * 70_000}, status=400)
     # A temp chat needs a shared group.
     temp = await send(web, private(DAVE, CAROL), "psst", via_group=LOUNGE)
     assert temp["message"]["sub_type"] == "group"
-    await web.fails("POST", private(DAVE, CAROL), {"message": "x", "via_group": LAB},
-                    status=403)
+    await web.fails("POST", private(DAVE, CAROL), {"message": "x", "via_group": LAB}, status=403)
 
 
 async def test_send_group_with_at_and_reply(web: Web, echo_bot: EchoBot) -> None:
     first = await send(web, group(CAROL, LOUNGE), f"[CQ:at,qq={BOT}] ping")
     event = await echo_bot.wait_for(lambda e: e.get("message_id") == first["message_id"])
     assert event["group_id"] == LOUNGE and event["message"][0]["type"] == "at"
-    reply = await send(web, group(DAVE, LOUNGE), [
-        {"type": "reply", "data": {"id": str(first["message_id"])}},
-        {"type": "text", "data": {"text": "same"}},
-    ])
+    reply = await send(
+        web,
+        group(DAVE, LOUNGE),
+        [
+            {"type": "reply", "data": {"id": str(first["message_id"])}},
+            {"type": "text", "data": {"text": "same"}},
+        ],
+    )
     assert reply["message"]["group_id"] == LOUNGE
     await web.fails("POST", group(CAROL, LAB), {"message": "let me in"}, status=403)
     await web.fails("POST", group(CAROL, 39999), {"message": "hello"}, status=404)
-    await web.fails("POST", group(CAROL, LOUNGE), {"message": "[CQ:at,qq=all] all"},
-                    status=403)
+    await web.fails("POST", group(CAROL, LOUNGE), {"message": "[CQ:at,qq=all] all"}, status=403)
 
 
 async def test_history_pages_with_anchor_and_direction(web: Web) -> None:
@@ -114,8 +135,7 @@ async def test_history_pages_with_anchor_and_direction(web: Web) -> None:
     oldest = await web.ok("GET", private(ALICE, BOB) + f"?count=5&anchor={ids[1]}")
     assert [m["raw_message"] for m in oldest["messages"]] == ["m0"]
     assert oldest["has_more"] is False
-    newer = await web.ok("GET", private(ALICE, BOB)
-                         + f"?count=2&anchor={ids[1]}&direction=newer")
+    newer = await web.ok("GET", private(ALICE, BOB) + f"?count=2&anchor={ids[1]}&direction=newer")
     assert [m["raw_message"] for m in newer["messages"]] == ["m2", "m3"]
     assert newer["has_more"] is True
     # Bob sees the same chat from his side.
@@ -239,9 +259,10 @@ async def test_get_message_recall_and_reactions(web: Web, echo_bot: EchoBot) -> 
     older = await web.ok("GET", group(CAROL, LOUNGE) + f"?count=50&anchor={mid}")
     assert older["messages"] and all(m["message_id"] < mid for m in older["messages"])
     # Bots never see them in history.
-    chat = web.app.world.chat
-    lounge = await chat.group_conv(BOT, LOUNGE)
-    bot_view = await chat.history(BOT, lounge, anchor=None, count=50, older=True)
+    lounge = await web.app.world.conversations.group_conv(BOT, LOUNGE)
+    bot_view = await web.app.world.conversations.history(
+        BOT, lounge, anchor=None, count=50, older=True
+    )
     assert mid not in [m.message_id for m in bot_view]
 
 
@@ -249,13 +270,16 @@ async def test_poke(web: Web, echo_bot: EchoBot) -> None:
     await web.ok("POST", f"/api/v1/users/{ALICE}/pokes", {"user_id": BOT}, status=204)
     poked = await echo_bot.wait_for(lambda e: e.get("sub_type") == "poke")
     assert poked["user_id"] == ALICE and poked["target_id"] == BOT
-    await web.ok("POST", f"/api/v1/users/{CAROL}/pokes", {"user_id": BOT, "group_id": LOUNGE},
-                 status=204)
-    in_group = await echo_bot.wait_for(lambda e: e.get("sub_type") == "poke"
-                                       and e.get("group_id") == LOUNGE)
+    await web.ok(
+        "POST", f"/api/v1/users/{CAROL}/pokes", {"user_id": BOT, "group_id": LOUNGE}, status=204
+    )
+    in_group = await echo_bot.wait_for(
+        lambda e: e.get("sub_type") == "poke" and e.get("group_id") == LOUNGE
+    )
     assert in_group["user_id"] == CAROL
     await web.fails("POST", f"/api/v1/users/{ALICE}/pokes", {"user_id": ALICE}, status=400)
-    await web.fails("POST", f"/api/v1/users/{CAROL}/pokes", {"user_id": BOT, "group_id": LAB},
-                    status=403)
+    await web.fails(
+        "POST", f"/api/v1/users/{CAROL}/pokes", {"user_id": BOT, "group_id": LAB}, status=403
+    )
     await web.fails("POST", f"/api/v1/users/{ALICE}/pokes", {"user_id": 99999}, status=404)
     await web.fails("POST", f"/api/v1/users/{ALICE}/pokes", {}, status=400)

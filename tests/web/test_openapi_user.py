@@ -29,8 +29,12 @@ def test_doc_covers_exactly_the_routes() -> None:
 
 
 def test_refs_resolve_and_operation_ids_are_unique() -> None:
-    ids = [op["operationId"] for item in DOC["paths"].values()
-           for method, op in item.items() if method in METHODS]
+    ids = [
+        op["operationId"]
+        for item in DOC["paths"].values()
+        for method, op in item.items()
+        if method in METHODS
+    ]
     assert len(ids) == len(set(ids))
 
     def walk(node: object) -> None:

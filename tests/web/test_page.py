@@ -32,8 +32,14 @@ if TYPE_CHECKING:
 WAIT = 10.0
 CHROMIUM = os.environ.get("CATNEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 SHOTS = os.environ.get("CATNEST_SCREENSHOTS", "")
 # A 1×1 PNG: what a person would pick in the image dialog.
@@ -210,7 +216,7 @@ async def say(page: Page, text: str) -> None:
 
 async def unread(running: Running, uin: int, peer: int) -> int:
     """What get_recent_contact says is unread in `uin`'s chat with `peer`."""
-    entries = await running.app.world.chat.recent_contacts(uin, 50)
+    entries = await running.app.world.conversations.recent_contacts(uin, 50)
     return next(e.unread for e in entries if e.peer_uin == peer)
 
 
@@ -225,8 +231,9 @@ async def test_chat_with_a_bot(start_server: StartServer, open_page: OpenPage) -
         await pick_user(page, ALICE)
         to_bot = page.get_by_test_id(f"conversation-private-{BOT}")
         await expect(to_bot).to_be_visible()
-        await expect(page.get_by_test_id(f"conversation-group-{LOUNGE}")
-                     .get_by_test_id("unread-badge")).to_have_text("2")
+        await expect(
+            page.get_by_test_id(f"conversation-group-{LOUNGE}").get_by_test_id("unread-badge")
+        ).to_have_text("2")
         await to_bot.click()
         await expect(page.get_by_test_id("chat-title")).to_have_text("Catnest Bot")
         await expect(bubble(page, "/help")).to_be_visible()
@@ -286,8 +293,9 @@ async def test_chat_with_a_bot(start_server: StartServer, open_page: OpenPage) -
         # Elsewhere, the bot's next message shows as unread; opening the chat clears it.
         await page.get_by_test_id(f"conversation-group-{LOUNGE}").click()
         await expect(page.get_by_test_id("chat-title")).to_have_text("Catnest Lounge")
-        await expect(page.get_by_test_id(f"conversation-group-{LOUNGE}")
-                     .get_by_test_id("unread-badge")).to_have_count(0)
+        await expect(
+            page.get_by_test_id(f"conversation-group-{LOUNGE}").get_by_test_id("unread-badge")
+        ).to_have_count(0)
         await bot.call("send_private_msg", user_id=ALICE, message="are you still there?")
         badge = to_bot.get_by_test_id("unread-badge")
         await expect(badge).to_have_text("1")
@@ -326,9 +334,8 @@ async def test_history_scrolls_back(start_server: StartServer, open_page: OpenPa
     from playwright.async_api import expect
 
     running = await start(start_server)
-    chat = running.app.world.chat
     for i in range(75):
-        await chat.send_private(BOB, ALICE, content(f"line {i}"))
+        await running.app.world.messages.send_private(BOB, ALICE, content(f"line {i}"))
     page = await open_page(page_url(running))
     await pick_user(page, ALICE)
     await page.get_by_test_id(f"conversation-private-{BOB}").click()
@@ -352,7 +359,6 @@ async def test_groups_are_managed_from_the_page(
     from playwright.async_api import expect
 
     running = await start(start_server)
-    social = running.app.world.social
     async with connect_bot(running) as bot:
         page = await open_page(page_url(running))
         await pick_user(page, ALICE)
@@ -363,7 +369,9 @@ async def test_groups_are_managed_from_the_page(
             await page.get_by_test_id(f"create-group-member-{uin}").check()
         await page.get_by_test_id("create-group-submit").click()
         await expect(page.get_by_test_id("chat-title")).to_have_text("Bot Testers")
-        group = next(g for g in await social.all_groups() if g.name == "Bot Testers")
+        group = next(
+            g for g in await running.app.world.groups.all_groups() if g.name == "Bot Testers"
+        )
         gid = group.group_id
 
         # @ the bot from the mention picker.
@@ -371,8 +379,9 @@ async def test_groups_are_managed_from_the_page(
         await page.get_by_test_id(f"mention-option-{BOT}").click()
         await page.get_by_test_id("composer-input").press_sequentially("hello")
         await page.get_by_test_id("composer-input").press("Enter")
-        heard = await bot.wait_for(lambda e: e.get("group_id") == gid and "hello" in
-                                   e.get("raw_message", ""))
+        heard = await bot.wait_for(
+            lambda e: e.get("group_id") == gid and "hello" in e.get("raw_message", "")
+        )
         mention = heard["message"][0]
         assert mention["type"] == "at" and mention["data"]["qq"] == str(BOT)
         mentioned = page.get_by_test_id("message-bubble").filter(has_text="@Catnest Bot")
@@ -394,9 +403,9 @@ async def test_groups_are_managed_from_the_page(
         await expect(dialog.get_by_test_id(f"unmute-{CAROL}")).to_be_visible()
         await expect(dialog.get_by_test_id(f"card-input-{CAROL}")).to_have_value("Caz")
         await shot(page, "group-management")
-        carol = await social.member(gid, CAROL)
+        carol = await running.app.world.groups.member(gid, CAROL)
         assert carol is not None and carol.card == "Caz" and carol.shut_up_until > 0
-        bob = await social.member(gid, BOB)
+        bob = await running.app.world.groups.member(gid, BOB)
         assert bob is not None and bob.role == "admin"
         await dialog.get_by_test_id("group-dialog-close").click()
         lines = page.get_by_test_id("system-line")
@@ -411,7 +420,7 @@ async def test_groups_are_managed_from_the_page(
         await expect(page.get_by_test_id("recalled-notice")).to_have_text(
             "You recalled a message from Catnest Bot"
         )
-    assert await social.member(gid, DAVE) is None
+    assert await running.app.world.groups.member(gid, DAVE) is None
 
 
 async def test_traffic_pane_shows_entries_live(
@@ -433,8 +442,15 @@ async def test_traffic_pane_shows_entries_live(
     )
     # New entries stream in, newest first; failures are marked; heartbeats hide by default.
     log.record_event(BOT, {"post_type": "meta_event", "meta_event_type": "heartbeat"})
-    log.record_event(BOT, {"post_type": "message", "message_type": "private",
-                           "user_id": ALICE, "raw_message": "<b>hi</b>"})
+    log.record_event(
+        BOT,
+        {
+            "post_type": "message",
+            "message_type": "private",
+            "user_id": ALICE,
+            "raw_message": "<b>hi</b>",
+        },
+    )
     log.record_action(BOT, "delete_msg", {"message_id": 1}, envelope.failed(1404, "not found"))
     await expect(entries).to_have_count(4)
     await expect(entries.first).to_have_attribute("data-name", "delete_msg")
@@ -475,10 +491,16 @@ async def test_traffic_pane_shows_the_bots_calls(
         await expect(call).to_contain_text('"message":"pong"')
         await call.get_by_role("button").click()
         await expect(call.get_by_test_id("traffic-json")).to_contain_text('"retcode": 0')
-        await expect(page.get_by_test_id(f"conversation-private-{BOT}")
-                     .get_by_test_id("conversation-preview")).to_have_text("pong")
-        await expect(pane.locator('[data-testid=traffic-entry][data-name="message.private"]')
-                     .filter(has_text="ping").first).to_be_visible()
+        await expect(
+            page.get_by_test_id(f"conversation-private-{BOT}").get_by_test_id(
+                "conversation-preview"
+            )
+        ).to_have_text("pong")
+        await expect(
+            pane.locator('[data-testid=traffic-entry][data-name="message.private"]')
+            .filter(has_text="ping")
+            .first
+        ).to_be_visible()
         await shot(page, "traffic")
 
 
@@ -507,9 +529,10 @@ async def test_the_page_asks_for_the_token(start_server: StartServer, open_page:
     await page.get_by_test_id("add-friend-submit").click()
     await page.get_by_test_id(f"friend-{BOT}").click()
     await say(page, "hi, I am new")
-    await expect(page.get_by_test_id(f"conversation-private-{BOT}")
-                 .get_by_test_id("conversation-preview")).to_have_text("hi, I am new")
-    erin = await running.app.world.social.account(20005)
+    await expect(
+        page.get_by_test_id(f"conversation-private-{BOT}").get_by_test_id("conversation-preview")
+    ).to_have_text("hi, I am new")
+    erin = await running.app.world.accounts.account(20005)
     assert erin.nickname == "Erin" and not erin.is_bot
 
     # A link carrying the token works at once and leaves no token in the address bar.

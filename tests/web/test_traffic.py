@@ -27,8 +27,15 @@ def test_ring_keeps_the_latest_entries_per_bot() -> None:
     kept = decoded(log.recent(BOT))
     assert [e["params"]["i"] for e in kept] == [2, 3, 4]
     assert kept[0] == {
-        "seq": 3, "time": 1700000000.5, "bot_id": BOT, "kind": "action", "action": "get_status",
-        "params": {"i": 2}, "retcode": 0, "status": "ok", "message": "",
+        "seq": 3,
+        "time": 1700000000.5,
+        "bot_id": BOT,
+        "kind": "action",
+        "action": "get_status",
+        "params": {"i": 2},
+        "retcode": 0,
+        "status": "ok",
+        "message": "",
         "data": {"online": True},
     }
     assert [e.seq for e in log.recent(BOT, after=4)] == [5]
@@ -40,19 +47,22 @@ def test_ring_keeps_the_latest_entries_per_bot() -> None:
 
 def test_entries_record_failures_events_and_truncate_big_ones() -> None:
     log = TrafficLog(max_entry_bytes=512)
-    log.record_action(BOT, "delete_msg", {"message_id": 1}, envelope.failed(1404, "gone"),
-                      elapsed_ms=1.23456)
+    log.record_action(
+        BOT, "delete_msg", {"message_id": 1}, envelope.failed(1404, "gone"), elapsed_ms=1.23456
+    )
     failed = log.recent(BOT)[-1]
     assert failed.ok is False and failed.name == "delete_msg" and failed.kind == "action"
     assert orjson.loads(failed.data)["elapsed_ms"] == 1.235
-    log.record_event(BOT, orjson.dumps({"post_type": "message", "message_type": "private",
-                                        "raw_message": "hi"}))
+    log.record_event(
+        BOT, orjson.dumps({"post_type": "message", "message_type": "private", "raw_message": "hi"})
+    )
     log.record_event(BOT, {"post_type": "notice", "notice_type": "group_recall"})
     log.record_event(BOT, b"{broken")
     names = [e.name for e in log.recent(BOT)]
     assert names == ["delete_msg", "message.private", "notice.group_recall", "event"]
-    log.record_action(BOT, "send_private_msg", {"message": "x" * 10_000},
-                      envelope.ok({"message_id": 1}))
+    log.record_action(
+        BOT, "send_private_msg", {"message": "x" * 10_000}, envelope.ok({"message_id": 1})
+    )
     big = orjson.loads(log.recent(BOT)[-1].data)
     assert "params" not in big and big["truncated"]["fields"] == ["params", "data"]
     assert big["action"] == "send_private_msg" and big["retcode"] == 0
@@ -155,8 +165,9 @@ async def test_a_bots_real_traffic_is_recorded(web: Web, echo_bot: EchoBot) -> N
     entries: list[dict[str, Any]] = []
     async with web.session.get(url) as resp:
         assert await resp.content.readline() == b": connected\n"
-        await web.ok("POST", f"/api/v1/users/{ALICE}/private/{BOT}/messages",
-                     {"message": "ping"}, status=201)
+        await web.ok(
+            "POST", f"/api/v1/users/{ALICE}/private/{BOT}/messages", {"message": "ping"}, status=201
+        )
         async with asyncio.timeout(WAIT):
             while not any(e.get("action") == "send_private_msg" for e in entries):
                 entries.append((await read_sse(resp))[1])
@@ -167,4 +178,4 @@ async def test_a_bots_real_traffic_is_recorded(web: Web, echo_bot: EchoBot) -> N
     assert action["retcode"] == 0 and action["data"]["message_id"] > 0
     assert action["elapsed_ms"] >= 0
     recent = await web.ok("GET", f"/api/v1/bots/{BOT}/traffic")
-    assert [e["seq"] for e in recent["entries"]][-len(entries):] == [e["seq"] for e in entries]
+    assert [e["seq"] for e in recent["entries"]][-len(entries) :] == [e["seq"] for e in entries]

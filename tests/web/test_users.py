@@ -30,8 +30,9 @@ async def test_list_users_includes_bots_and_filters(web: Web) -> None:
 async def test_create_user_allocates_the_next_number(web: Web) -> None:
     first = await web.ok("POST", "/api/v1/users", {"nickname": "Erin"}, status=201)
     assert first["uin"] == 20005 and first["nickname"] == "Erin" and first["is_bot"] is False
-    second = await web.ok("POST", "/api/v1/users", {"nickname": "Frank", "sex": "male",
-                                                    "age": 30}, status=201)
+    second = await web.ok(
+        "POST", "/api/v1/users", {"nickname": "Frank", "sex": "male", "age": 30}, status=201
+    )
     assert second["uin"] == 20006 and second["sex"] == "male" and second["age"] == 30
     got = await web.ok("GET", "/api/v1/users/20006")
     assert got == second
@@ -40,8 +41,9 @@ async def test_create_user_allocates_the_next_number(web: Web) -> None:
 async def test_create_user_with_a_chosen_number(web: Web) -> None:
     made = await web.ok("POST", "/api/v1/users", {"uin": 123456, "nickname": "Grace"}, status=201)
     assert made["uin"] == 123456
-    message = await web.fails("POST", "/api/v1/users", {"uin": 123456, "nickname": "Again"},
-                              status=409, code=1400)
+    message = await web.fails(
+        "POST", "/api/v1/users", {"uin": 123456, "nickname": "Again"}, status=409, code=1400
+    )
     assert "123456" in message
     # A number in string form is accepted, as JS clients send big numbers.
     await web.ok("POST", "/api/v1/users", {"uin": "123457", "nickname": "Heidi"}, status=201)
@@ -49,33 +51,48 @@ async def test_create_user_with_a_chosen_number(web: Web) -> None:
 
 async def test_create_user_refuses_bad_bodies(web: Web) -> None:
     assert "nickname" in await web.fails("POST", "/api/v1/users", {}, status=400, code=1400)
-    assert "nickname" in await web.fails("POST", "/api/v1/users", {"nickname": "  "},
-                                         status=400)
-    assert "nickname" in await web.fails("POST", "/api/v1/users", {"nickname": "x" * 129},
-                                         status=400)
-    assert "colour" in await web.fails("POST", "/api/v1/users",
-                                       {"nickname": "Ivan", "colour": "red"}, status=400)
-    assert "uin" in await web.fails("POST", "/api/v1/users", {"nickname": "Ivan", "uin": 42},
-                                    status=400)
-    assert "age" in await web.fails("POST", "/api/v1/users", {"nickname": "Ivan", "age": -1},
-                                    status=400)
-    assert "sex" in await web.fails("POST", "/api/v1/users",
-                                    {"nickname": "Ivan", "sex": "robot"}, status=400)
-    status, body = await web.call("POST", "/api/v1/users", data=b'{"nickname": "a", "nickname":'
-                                  b' "b"}', headers={"Content-Type": "application/json"})
+    assert "nickname" in await web.fails("POST", "/api/v1/users", {"nickname": "  "}, status=400)
+    assert "nickname" in await web.fails(
+        "POST", "/api/v1/users", {"nickname": "x" * 129}, status=400
+    )
+    assert "colour" in await web.fails(
+        "POST", "/api/v1/users", {"nickname": "Ivan", "colour": "red"}, status=400
+    )
+    assert "uin" in await web.fails(
+        "POST", "/api/v1/users", {"nickname": "Ivan", "uin": 42}, status=400
+    )
+    assert "age" in await web.fails(
+        "POST", "/api/v1/users", {"nickname": "Ivan", "age": -1}, status=400
+    )
+    assert "sex" in await web.fails(
+        "POST", "/api/v1/users", {"nickname": "Ivan", "sex": "robot"}, status=400
+    )
+    status, body = await web.call(
+        "POST",
+        "/api/v1/users",
+        data=b'{"nickname": "a", "nickname": "b"}',
+        headers={"Content-Type": "application/json"},
+    )
     assert status == 400 and "duplicate" in body["error"]["message"]
-    status, body = await web.call("POST", "/api/v1/users", data=b"{nope",
-                                  headers={"Content-Type": "application/json"})
+    status, body = await web.call(
+        "POST", "/api/v1/users", data=b"{nope", headers={"Content-Type": "application/json"}
+    )
     assert status == 400 and body["error"]["code"] == 1400
-    status, body = await web.call("POST", "/api/v1/users", data=b"[1]",
-                                  headers={"Content-Type": "application/json"})
+    status, body = await web.call(
+        "POST", "/api/v1/users", data=b"[1]", headers={"Content-Type": "application/json"}
+    )
     assert status == 400
     # Form posts are what a cross-site HTML form can send: never read as JSON.
-    status, body = await web.call("POST", "/api/v1/users", data=b"nickname=x",
-                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+    status, body = await web.call(
+        "POST",
+        "/api/v1/users",
+        data=b"nickname=x",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert status == 415
-    status, body = await web.call("POST", "/api/v1/users", data=b'{"nickname": "x"}',
-                                  headers={"Content-Type": "text/plain"})
+    status, body = await web.call(
+        "POST", "/api/v1/users", data=b'{"nickname": "x"}', headers={"Content-Type": "text/plain"}
+    )
     assert status == 415 and body["error"]["code"] == 1400
 
 
@@ -96,8 +113,9 @@ async def test_friends_list_add_and_delete(web: Web) -> None:
     friends = (await web.ok("GET", f"/api/v1/users/{ALICE}/friends"))["friends"]
     assert {f["uin"] for f in friends} == {BOT, BOB}
     assert {f["uin"]: f["remark"] for f in friends}[BOT] == ""
-    made = await web.ok("POST", f"/api/v1/users/{DAVE}/friends",
-                        {"user_id": ALICE, "remark": "Al"}, status=201)
+    made = await web.ok(
+        "POST", f"/api/v1/users/{DAVE}/friends", {"user_id": ALICE, "remark": "Al"}, status=201
+    )
     assert made["uin"] == ALICE and made["remark"] == "Al"
     alice_side = (await web.ok("GET", f"/api/v1/users/{ALICE}/friends"))["friends"]
     assert DAVE in {f["uin"] for f in alice_side}
@@ -113,19 +131,23 @@ async def test_acting_as_a_bot_or_nobody_is_refused(web: Web) -> None:
     message = await web.fails("GET", f"/api/v1/users/{BOT}/friends", status=403, code=1401)
     assert "bot" in message
     await web.fails("GET", "/api/v1/users/99999/friends", status=404, code=1404)
-    await web.fails("POST", f"/api/v1/users/{BOT}/private/{ALICE}/messages",
-                    {"message": "hi"}, status=403)
+    await web.fails(
+        "POST", f"/api/v1/users/{BOT}/private/{ALICE}/messages", {"message": "hi"}, status=403
+    )
 
 
 async def test_friend_request_reaches_the_bot(web: Web, echo_bot: EchoBot) -> None:
-    answer = await web.ok("POST", f"/api/v1/users/{DAVE}/friend-requests",
-                          {"user_id": BOT, "comment": "let's talk"}, status=202)
+    answer = await web.ok(
+        "POST",
+        f"/api/v1/users/{DAVE}/friend-requests",
+        {"user_id": BOT, "comment": "let's talk"},
+        status=202,
+    )
     event = await echo_bot.wait_for(lambda e: e.get("request_type") == "friend")
     assert event["user_id"] == DAVE and event["comment"] == "let's talk"
     assert event["flag"] == answer["flag"]
-    await web.fails("POST", f"/api/v1/users/{DAVE}/friend-requests", {"user_id": BOT},
-                    status=400)
-    await web.fails("POST", f"/api/v1/users/{ALICE}/friend-requests", {"user_id": BOT},
-                    status=409)
-    await web.fails("POST", f"/api/v1/users/{ALICE}/friend-requests", {"user_id": 99999},
-                    status=404)
+    await web.fails("POST", f"/api/v1/users/{DAVE}/friend-requests", {"user_id": BOT}, status=400)
+    await web.fails("POST", f"/api/v1/users/{ALICE}/friend-requests", {"user_id": BOT}, status=409)
+    await web.fails(
+        "POST", f"/api/v1/users/{ALICE}/friend-requests", {"user_id": 99999}, status=404
+    )

@@ -116,8 +116,11 @@ def catnest_stays_quiet(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     bad frame...): every such line is a compatibility bug."""
     caplog.set_level(logging.INFO, logger="catnest")
     yield
-    loud = [f"{r.name}: {r.getMessage()}" for r in caplog.get_records("call")
-            if r.name.startswith("catnest") and r.levelno >= logging.WARNING]
+    loud = [
+        f"{r.name}: {r.getMessage()}"
+        for r in caplog.get_records("call")
+        if r.name.startswith("catnest") and r.levelno >= logging.WARNING
+    ]
     assert not loud, loud
 
 
@@ -133,8 +136,12 @@ def spawn_bot(tmp_path: Path) -> Iterator[Spawn]:
     def spawn(script: str, config: dict[str, Any]) -> BotProcess:
         stem = Path(script).stem.removesuffix("_bot").upper()
         log = tmp_path / f"{Path(script).stem}-{len(bots)}.log"
-        env = {**os.environ, f"CATNEST_{stem}_CONFIG": json.dumps(config),
-               "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+        env = {
+            **os.environ,
+            f"CATNEST_{stem}_CONFIG": json.dumps(config),
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
         env.pop("PYTHONWARNINGS", None)
         with log.open("wb") as out:
             proc = subprocess.Popen(
@@ -171,13 +178,15 @@ class MessageWatch:
     def close(self) -> None:
         self._unsubscribe()
 
-    async def next(self, bot: BotProcess, pred: Callable[[StoredMessage], bool],
-                   what: str) -> StoredMessage:
+    async def next(
+        self, bot: BotProcess, pred: Callable[[StoredMessage], bool], what: str
+    ) -> StoredMessage:
         deadline = time.monotonic() + WAIT
         while True:
             try:
-                message = await asyncio.wait_for(self.queue.get(),
-                                                 max(0.0, deadline - time.monotonic()))
+                message = await asyncio.wait_for(
+                    self.queue.get(), max(0.0, deadline - time.monotonic())
+                )
             except TimeoutError:
                 raise bot.fail(f"timed out after {WAIT:.0f} s waiting for {what}") from None
             if pred(message):
@@ -195,29 +204,37 @@ def watch_messages(running: Running) -> Iterator[MessageWatch]:
 
 async def expected_summary(running: Running, peer: int, count: int) -> str:
     """What the bot's reply says about `get_recent_contact(count)` (peerUin is a string)."""
-    recent = await running.app.world.chat.recent_contacts(BOT, count)
+    recent = await running.app.world.conversations.recent_contacts(BOT, count)
     return f"recent={len(recent)} first={str(peer)!r}"
 
 
-async def ask_and_check(running: Running, bot: BotProcess, text: str, expect: str, *,
-                        group: int | None = None, count: int = 10) -> StoredMessage:
+async def ask_and_check(
+    running: Running,
+    bot: BotProcess,
+    text: str,
+    expect: str,
+    *,
+    group: int | None = None,
+    count: int = 10,
+) -> StoredMessage:
     """Alice says `text` (to the bot, or in `group`); the bot must answer
     `<expect> recent=<n> first='<peer>'` in the same conversation, and that answer must be
     the latest message of Alice's most recent contact."""
-    chat = running.app.world.chat
     with watch_messages(running) as watch:
         if group is None:
-            asked = await chat.send_private(ALICE, BOT, content(text))
+            asked = await running.app.world.messages.send_private(ALICE, BOT, content(text))
         else:
-            asked = await chat.send_group(ALICE, group, content(text))
+            asked = await running.app.world.messages.send_group(ALICE, group, content(text))
         reply = await watch.next(
-            bot, lambda m: m.sender_uin == BOT and m.conv_id == asked.conv_id,
-            f"the bot's answer to {text!r}")
+            bot,
+            lambda m: m.sender_uin == BOT and m.conv_id == asked.conv_id,
+            f"the bot's answer to {text!r}",
+        )
     peer = BOT if group is None else group
     summary = await expected_summary(running, ALICE if group is None else group, count)
     assert reply.raw_message == f"{expect} {summary}", bot.output()
     assert reply.group_id == group
-    recent = await chat.recent_contacts(ALICE, 10)
+    recent = await running.app.world.conversations.recent_contacts(ALICE, 10)
     assert recent[0].peer_uin == peer
     assert recent[0].last.message_id == reply.message_id
     assert recent[0].last.raw_message == reply.raw_message

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 
-from catnest.actions.context import MessageFormat
 from catnest.onebot.cqcode import Segment
-from catnest.store.records import Account, Friend, Group, Member, StoredMessage
-from catnest.world.chat import CHAT_GROUP, CHAT_TEMP
-from catnest.world.forwards import Carried, ForwardNode
+from catnest.onebot.segments import raw_message
+from catnest.store.records import (
+    CHAT_GROUP,
+    CHAT_TEMP,
+    Account,
+    Friend,
+    Group,
+    Member,
+    RecentEntry,
+    StoredMessage,
+)
+
+if TYPE_CHECKING:
+    from catnest.world.forwards import Carried, ForwardNode
+
+# An adapter's `messagePostFormat`: segment arrays, or CQ strings.
+MessageFormat = Literal["array", "string"]
 
 
 def message_object(
@@ -172,8 +185,9 @@ def forward_node_object(node: ForwardNode, *, self_id: int, fmt: MessageFormat) 
     against it still read that name. A node copied from a stored message keeps its
     message_id; a custom node has none (0).
     """
+    node_raw = raw_message(node.segments)
     if fmt == "string":
-        message: Any = node.raw_message
+        message: Any = node_raw
     else:
         message = forward_segments(node.segments, node.nested, self_id=self_id)
     is_group = node.group_id is not None
@@ -187,7 +201,7 @@ def forward_node_object(node: ForwardNode, *, self_id: int, fmt: MessageFormat) 
         "real_seq": "0",
         "message_type": "group" if is_group else "private",
         "sender": {"user_id": node.user_id, "nickname": node.nickname, "card": ""},
-        "raw_message": node.raw_message,
+        "raw_message": node_raw,
         "font": 14,
         "sub_type": "normal" if is_group else "friend",
         "message": message,
@@ -200,3 +214,29 @@ def forward_node_object(node: ForwardNode, *, self_id: int, fmt: MessageFormat) 
     if is_group:
         obj["group_id"] = node.group_id
     return obj
+
+
+def contact_item(
+    entry: RecentEntry, *, self_id: int, fmt: MessageFormat, carried: Carried | None = None
+) -> dict[str, Any]:
+    """One `get_recent_contact` item: every seed field with NapCat's types, in the seed's
+    order, then extras (spec/get_recent_contact.openapi.yaml, DESIGN.md §2).
+
+    `carried` expands the forwards the last message carries, as NapCat's lastestMsg does.
+    """
+    last = entry.last
+    return {
+        "lastestMsg": message_object(last, self_id=self_id, fmt=fmt, carried=carried),
+        "peerUin": str(entry.peer_uin),
+        "remark": entry.remark,
+        "msgTime": str(last.time),
+        "chatType": entry.chat_type,
+        "msgId": str(last.nt_msg_id),
+        "sendNickName": last.sender_nickname,
+        "sendMemberName": last.sender_card if entry.chat_type == CHAT_GROUP else "",
+        "peerName": entry.peer_name,
+        # Extras beyond the seed (NapCat issue #1103 asked for unread counts).
+        "unreadCnt": entry.unread,
+        "peerUid": str(entry.peer_uin) if entry.chat_type == CHAT_GROUP else f"u_{entry.peer_uin}",
+        "topFlag": int(entry.pinned),
+    }

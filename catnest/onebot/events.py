@@ -10,10 +10,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from catnest.actions.context import MessageFormat
-from catnest.actions.shapes import message_object
+from catnest.onebot.shapes import MessageFormat, message_object
+from catnest.store.records import CHAT_GROUP
 from catnest.world import events as ev
-from catnest.world.chat import CHAT_GROUP
 
 
 def lifecycle(self_id: int, sub_type: str = "connect") -> dict[str, Any]:
@@ -262,6 +261,8 @@ _BUILDERS: dict[type, Callable[[Any, int], dict[str, Any] | None]] = {
     ev.ProfileLiked: _liked,
     ev.FriendRequested: _friend_request,
     ev.GroupRequested: _group_request,
+    ev.ViewChanged: lambda _event, _self_id: None,  # nothing a bot hears of
+    ev.WorldRewritten: lambda _event, _self_id: None,
 }
 
 
