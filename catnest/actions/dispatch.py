@@ -1,4 +1,5 @@
-"""The one place where action results and errors become envelopes."""
+"""The one place where an action call is looked up, its params decoded, its handler run, and
+its result or error turned into an envelope."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from typing import Any
 
 from catnest.actions.context import ActionContext
 from catnest.onebot import envelope
-from catnest.onebot.errors import ActionError, Retcode
+from catnest.onebot.errors import ActionError, BadParams, NotFound, Retcode
+from catnest.onebot.params import convert_params
 from catnest.onebot.registry import Registry
 
 log = logging.getLogger("catnest.actions")
@@ -51,7 +53,17 @@ async def _answer(
 ) -> dict[str, Any]:
     started = time.perf_counter()
     try:
-        data = await registry.call(ctx, action, params, ctx.limits)
+        if not isinstance(action, str) or not action:
+            raise NotFound(f"unknown action: {action!r}")
+        spec = registry.resolve(action)
+        if spec is None:
+            raise NotFound(f"unknown action: {action}")
+        if params is None:
+            params = {}
+        if not isinstance(params, dict):
+            raise BadParams("params: expected an object")
+        # Params are decoded (counts checked, types coerced) once, here; handlers trust them.
+        data = await spec.handler(ctx, convert_params(params, spec.params, ctx.limits))
     except ActionError as exc:
         result = envelope.failed(exc.retcode, exc.message, echo)
     except Exception:

@@ -8,9 +8,7 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 
-from catnest.limits import Limits
-from catnest.onebot.errors import BadParams, NotFound
-from catnest.onebot.params import NoParams, convert_params
+from catnest.onebot.params import NoParams
 
 Ctx = TypeVar("Ctx")
 P = TypeVar("P", bound=msgspec.Struct)
@@ -63,18 +61,3 @@ class Registry(Generic[Ctx]):
             if name.endswith(suffix):
                 return self._actions.get(name[: -len(suffix)])
         return None
-
-    def call(self, ctx: Ctx, action: Any, params: Any, limits: Limits) -> Awaitable[Any]:
-        """The handler call for `action` with `params`, to await; raises ActionError at once for
-        an unknown action or bad params (counts bounded by `limits`). (Not a coroutine itself:
-        one layer less per call.)"""
-        if not isinstance(action, str) or not action:
-            raise NotFound(f"unknown action: {action!r}")
-        spec = self.resolve(action)
-        if spec is None:
-            raise NotFound(f"unknown action: {action}")
-        if params is None:
-            params = {}
-        if not isinstance(params, dict):
-            raise BadParams("params: expected an object")
-        return spec.handler(ctx, convert_params(params, spec.params, limits))

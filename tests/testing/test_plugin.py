@@ -9,10 +9,10 @@ import pytest
 
 from catnest.onebot.errors import ActionError
 from catnest.testing import CatnestServer, NoReply, Reply
-from tests.testing.conftest import RawBot
+from tests.scripted_bot import ScriptedBot
 
 
-async def test_say_and_expect_reply(catnest_server: CatnestServer, raw_bot: RawBot) -> None:
+async def test_say_and_expect_reply(catnest_server: CatnestServer, raw_bot: ScriptedBot) -> None:
     alice = await catnest_server.user(nickname="Alice")
     assert alice.nickname == "Alice" and alice.uin >= 20001
     message_id = await alice.say("ping")
@@ -27,7 +27,7 @@ async def test_say_and_expect_reply(catnest_server: CatnestServer, raw_bot: RawB
 
 
 async def test_expectations_pass_over_what_does_not_match(
-    catnest_server: CatnestServer, raw_bot: RawBot
+    catnest_server: CatnestServer, raw_bot: ScriptedBot
 ) -> None:
     user = await catnest_server.user()
     assert user.nickname == f"User {user.uin}"
@@ -43,7 +43,7 @@ async def test_expectations_pass_over_what_does_not_match(
     assert (await user.expect_reply()).text == "[CQ:face,id=1]"
 
 
-async def test_groups(catnest_server: CatnestServer, raw_bot: RawBot) -> None:
+async def test_groups(catnest_server: CatnestServer, raw_bot: ScriptedBot) -> None:
     alice = await catnest_server.user("Alice")
     bob = await catnest_server.user("Bob", friend=False)
     group_id = await catnest_server.group(alice, bob, name="Lab")
@@ -72,7 +72,7 @@ async def test_groups(catnest_server: CatnestServer, raw_bot: RawBot) -> None:
 
 
 async def test_recall_poke_and_react_reach_the_bot(
-    catnest_server: CatnestServer, raw_bot: RawBot
+    catnest_server: CatnestServer, raw_bot: ScriptedBot
 ) -> None:
     user = await catnest_server.user()
     message_id = await user.say("take this back")
@@ -93,7 +93,7 @@ async def test_recall_poke_and_react_reach_the_bot(
     assert in_group["user_id"] == user.uin
 
 
-async def test_friends_and_joining(catnest_server: CatnestServer, raw_bot: RawBot) -> None:
+async def test_friends_and_joining(catnest_server: CatnestServer, raw_bot: ScriptedBot) -> None:
     stranger = await catnest_server.user("Stranger", friend=False)
     with pytest.raises(ActionError, match="not a friend"):
         await stranger.say("hello?")
@@ -120,7 +120,7 @@ async def test_friends_and_joining(catnest_server: CatnestServer, raw_bot: RawBo
 
 
 async def test_a_missing_reply_says_what_the_bot_did(
-    catnest_server: CatnestServer, raw_bot: RawBot
+    catnest_server: CatnestServer, raw_bot: ScriptedBot
 ) -> None:
     alice = await catnest_server.user("Alice")
     bob = await catnest_server.user("Bob")
@@ -156,7 +156,7 @@ async def test_a_missing_bot_is_named(catnest_server: CatnestServer) -> None:
 
 
 @pytest.mark.catnest(bot_id=12345, bot_nickname="Tokened", token="s3cret")
-async def test_marker_options(catnest_server: CatnestServer, raw_bot: RawBot) -> None:
+async def test_marker_options(catnest_server: CatnestServer, raw_bot: ScriptedBot) -> None:
     assert catnest_server.bot_id == 12345
     user = await catnest_server.user()
     await user.say("ping")
@@ -175,7 +175,7 @@ async def test_marker_options(catnest_server: CatnestServer, raw_bot: RawBot) ->
 
 
 @pytest.mark.catnest(message_format="string", demo=True, http=False, web=False)
-async def test_more_marker_options(catnest_server: CatnestServer, raw_bot: RawBot) -> None:
+async def test_more_marker_options(catnest_server: CatnestServer, raw_bot: ScriptedBot) -> None:
     user = await catnest_server.user()
     assert user.uin == 20005  # after the demo's users
     await user.say("ping")

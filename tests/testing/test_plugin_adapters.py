@@ -11,15 +11,15 @@ import pytest
 from aiohttp import web
 
 from catnest.testing import CatnestOptions, CatnestServer
-from tests.testing.conftest import RawBot
+from tests.scripted_bot import ScriptedBot
 
 
 class BotEndpoint:
-    """A bot's own server: a WebSocket at /ws (the RawBot) and a webhook at /hook that
+    """A bot's own server: a WebSocket at /ws (the ScriptedBot) and a webhook at /hook that
     answers "hook" with a quick reply."""
 
     def __init__(self) -> None:
-        self.bots: list[RawBot] = []
+        self.bots: list[ScriptedBot] = []
         self.connected = asyncio.Event()
         self.hook_bodies: list[dict[str, object]] = []
         self.runner: web.AppRunner | None = None
@@ -30,7 +30,7 @@ class BotEndpoint:
         assert request.headers["Authorization"] == "Bearer s3cret"
         ws = web.WebSocketResponse()
         await ws.prepare(request)
-        bot = RawBot(ws)
+        bot = ScriptedBot(ws)
         self.bots.append(bot)
         self.connected.set()
         await bot.run()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -18,7 +16,8 @@ import yaml
 
 import catnest.web
 from catnest.app import App
-from tests.conftest import make_config
+from tests.conftest import StartServer
+from tests.scripted_bot import ScriptedBot, connected
 
 WAIT = 10.0
 DOC_PATH = Path(catnest.web.__file__).resolve().parent / "openapi-user.yaml"
@@ -139,27 +138,19 @@ StartWeb = Callable[..., Awaitable[Web]]
 
 
 @pytest.fixture
-async def start_web(tmp_path: Path) -> AsyncIterator[StartWeb]:
-    """Start Apps with the web server (and a forward WS for bots) on free ports."""
-    started: list[Web] = []
+def start_web(start_server: StartServer) -> StartWeb:
+    """Start Apps with the web server (and a forward WS for bots) on free ports, through the
+    one server-start fixture (tests/conftest.py)."""
 
     async def start(token: str = "", **overrides: Any) -> Web:
         web_config: dict[str, Any] = {"enabled": True, "port": 0, "token": token}
         web_config.update(overrides.pop("web", {}))
         bot = {"ws": [{"port": 0}], **overrides.pop("bot", {})}
-        config = make_config(tmp_path / "data", web=web_config, bot=bot, **overrides)
-        app = App(config)
-        await app.start()
-        session = aiohttp.ClientSession()
+        running = await start_server(web=web_config, bot=bot, **overrides)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        running = Web(app, session, headers)
-        started.append(running)
-        return running
+        return Web(running.app, running.session, headers)
 
-    yield start
-    for running in started:
-        await running.session.close()
-        await running.app.stop()
+    return start
 
 
 @pytest.fixture
@@ -168,58 +159,8 @@ async def web(start_web: StartWeb) -> Web:
     return await start_web()
 
 
-class EchoBot:
-    """A bot on a raw forward WebSocket: answers "ping" with "pong" where it was said."""
-
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        self.ws = ws
-        self.events: list[dict[str, Any]] = []
-        self.seen = asyncio.Event()
-        self._echo = 0
-
-    async def run(self) -> None:
-        async for frame in self.ws:
-            if frame.type != aiohttp.WSMsgType.TEXT:
-                continue
-            data = orjson.loads(frame.data)
-            if "post_type" not in data:
-                continue
-            self.events.append(data)
-            self.seen.set()
-            if data["post_type"] == "message" and data["raw_message"] == "ping":
-                await self.reply(data, "pong")
-
-    async def reply(self, event: dict[str, Any], text: str) -> None:
-        self._echo += 1
-        if event["message_type"] == "group":
-            params = {"group_id": event["group_id"], "message": text}
-            action = "send_group_msg"
-        else:
-            params = {"user_id": event["user_id"], "message": text}
-            action = "send_private_msg"
-        await self.ws.send_bytes(
-            orjson.dumps({"action": action, "params": params, "echo": self._echo})
-        )
-
-    async def wait_for(self, pred: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
-        """The first event so far (or to come) matching `pred`."""
-        async with asyncio.timeout(WAIT):
-            while True:
-                for event in self.events:
-                    if pred(event):
-                        return event
-                self.seen.clear()
-                await self.seen.wait()
-
-
 @pytest.fixture
-async def echo_bot(web: Web) -> AsyncIterator[EchoBot]:
+async def echo_bot(web: Web) -> AsyncIterator[ScriptedBot]:
     """Bot 10001 connected to the forward WS, answering ping with pong."""
-    async with web.session.ws_connect(web.ws_url) as ws:
-        bot = EchoBot(ws)
-        task = asyncio.create_task(bot.run())
-        await bot.wait_for(lambda e: e.get("meta_event_type") == "lifecycle")
+    async with connected(web.ws_url) as bot:
         yield bot
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

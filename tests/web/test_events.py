@@ -12,7 +12,8 @@ from catnest.web.feed import UserFeed
 from catnest.world.events import Poked
 from catnest.world.hub import Hub
 from tests.conftest import ALICE, BOB, BOT, CAROL, DAVE, LAB, LOUNGE, content
-from tests.web.conftest import WAIT, EchoBot, Web
+from tests.scripted_bot import ScriptedBot
+from tests.web.conftest import WAIT, Web
 
 
 def events_path(uin: int) -> str:
@@ -38,7 +39,7 @@ async def poll_until(web: Web, uin: int, cursor: str, pred: Any) -> tuple[dict[s
             cursor = answer["cursor"]
 
 
-async def test_long_poll_delivers_the_bots_reply(web: Web, echo_bot: EchoBot) -> None:
+async def test_long_poll_delivers_the_bots_reply(web: Web, echo_bot: ScriptedBot) -> None:
     cursor = (await web.ok("GET", f"/api/v1/users/{ALICE}/conversations"))["cursor"]
     sent = await web.ok(
         "POST", f"/api/v1/users/{ALICE}/private/{BOT}/messages", {"message": "ping"}, status=201
@@ -157,7 +158,7 @@ async def read_sse(resp: aiohttp.ClientResponse) -> tuple[str | None, dict[str, 
             return event_id, data
 
 
-async def test_sse_stream_delivers_the_bots_reply(web: Web, echo_bot: EchoBot) -> None:
+async def test_sse_stream_delivers_the_bots_reply(web: Web, echo_bot: ScriptedBot) -> None:
     url = web.base + f"/api/v1/users/{ALICE}/stream"
     async with web.session.get(url) as resp:
         assert resp.status == 200

@@ -4,7 +4,8 @@ its admin; the bot owns the lab, Bob is its admin)."""
 from __future__ import annotations
 
 from tests.conftest import ALICE, BOB, BOT, CAROL, DAVE, LAB, LOUNGE
-from tests.web.conftest import EchoBot, Web
+from tests.scripted_bot import ScriptedBot
+from tests.web.conftest import Web
 
 G = "/api/v1/users/{uin}/groups"
 
@@ -27,7 +28,7 @@ async def test_list_and_get_groups_with_role(web: Web) -> None:
     await web.fails("GET", f"/api/v1/users/{CAROL}/groups/x", status=400)
 
 
-async def test_create_group_with_members(web: Web, echo_bot: EchoBot) -> None:
+async def test_create_group_with_members(web: Web, echo_bot: ScriptedBot) -> None:
     made = await web.ok(
         "POST",
         G.format(uin=CAROL),
@@ -51,7 +52,7 @@ async def test_create_group_with_members(web: Web, echo_bot: EchoBot) -> None:
     await web.fails("POST", G.format(uin=CAROL), {"members": "all", "name": "x"}, status=400)
 
 
-async def test_rename_and_mute_all(web: Web, echo_bot: EchoBot) -> None:
+async def test_rename_and_mute_all(web: Web, echo_bot: ScriptedBot) -> None:
     path = f"/api/v1/users/{ALICE}/groups/{LOUNGE}"
     changed = await web.ok("PATCH", path, {"name": "The Lounge", "mute_all": True})
     assert changed["name"] == "The Lounge" and changed["mute_all"] is True
@@ -74,7 +75,7 @@ async def test_rename_and_mute_all(web: Web, echo_bot: EchoBot) -> None:
     await web.fails("PATCH", path, {"mute_all": "maybe"}, status=400)
 
 
-async def test_add_kick_and_invite_members(web: Web, echo_bot: EchoBot) -> None:
+async def test_add_kick_and_invite_members(web: Web, echo_bot: ScriptedBot) -> None:
     added = await web.ok(
         "POST", members_path(BOB, LAB), {"user_id": CAROL, "card": "C"}, status=201
     )
@@ -103,7 +104,7 @@ async def test_add_kick_and_invite_members(web: Web, echo_bot: EchoBot) -> None:
     assert request["sub_type"] == "invite" and request["flag"] == invite["flag"]
 
 
-async def test_join_request_reaches_the_bot_as_owner(web: Web, echo_bot: EchoBot) -> None:
+async def test_join_request_reaches_the_bot_as_owner(web: Web, echo_bot: ScriptedBot) -> None:
     answer = await web.ok(
         "POST",
         f"/api/v1/users/{ALICE}/group-requests",
@@ -119,7 +120,7 @@ async def test_join_request_reaches_the_bot_as_owner(web: Web, echo_bot: EchoBot
     )
 
 
-async def test_admin_card_and_mute(web: Web, echo_bot: EchoBot) -> None:
+async def test_admin_card_and_mute(web: Web, echo_bot: ScriptedBot) -> None:
     admin = await web.ok("PUT", members_path(ALICE, LOUNGE, CAROL) + "/admin")
     assert admin["role"] == "admin"
     event = await echo_bot.wait_for(lambda e: e.get("notice_type") == "group_admin")
@@ -157,7 +158,7 @@ async def test_admin_card_and_mute(web: Web, echo_bot: EchoBot) -> None:
     await web.fails("PUT", members_path(DAVE, LOUNGE, CAROL) + "/mute", {"duration": 5}, status=403)
 
 
-async def test_leave_and_dismiss(web: Web, echo_bot: EchoBot) -> None:
+async def test_leave_and_dismiss(web: Web, echo_bot: ScriptedBot) -> None:
     await web.ok("DELETE", f"/api/v1/users/{DAVE}/groups/{LOUNGE}", status=204)
     left = await echo_bot.wait_for(lambda e: e.get("notice_type") == "group_decrease")
     assert left["user_id"] == DAVE and left["sub_type"] == "leave"

@@ -8,7 +8,8 @@ from pathlib import Path
 import aiohttp
 
 from tests.conftest import ALICE, BOT
-from tests.web.conftest import EchoBot, StartWeb, Web
+from tests.scripted_bot import ScriptedBot
+from tests.web.conftest import StartWeb, Web
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 GIF = b"GIF89a" + b"\x01" * 32
@@ -112,7 +113,7 @@ async def test_serving_refuses_traversal_and_unknown_names(web: Web) -> None:
         assert status == 404, (path, status, body)
 
 
-async def test_image_messages_carry_the_serving_url(web: Web, echo_bot: EchoBot) -> None:
+async def test_image_messages_carry_the_serving_url(web: Web, echo_bot: ScriptedBot) -> None:
     _, uploaded = await upload(web, PNG)
     name = uploaded["file"]
     sent = await web.ok(

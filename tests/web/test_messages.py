@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import ALICE, BOB, BOT, CAROL, DAVE, LAB, LOUNGE
-from tests.web.conftest import EchoBot, Web
+from tests.scripted_bot import ScriptedBot
+from tests.web.conftest import Web
 
 
 def private(uin: int, peer: int, tail: str = "messages") -> str:
@@ -59,7 +60,7 @@ async def test_conversations_match_get_recent_contact(web: Web) -> None:
     await web.fails("GET", f"/api/v1/users/{BOB}/conversations?count=99999", status=400)
 
 
-async def test_send_private_in_every_form(web: Web, echo_bot: EchoBot) -> None:
+async def test_send_private_in_every_form(web: Web, echo_bot: ScriptedBot) -> None:
     text = await send(web, private(ALICE, BOT), "hello [CQ:face,id=14]")
     assert text["message"]["message"] == [
         {"type": "text", "data": {"text": "hello "}},
@@ -107,7 +108,7 @@ async def test_send_private_errors(web: Web) -> None:
     await web.fails("POST", private(DAVE, CAROL), {"message": "x", "via_group": LAB}, status=403)
 
 
-async def test_send_group_with_at_and_reply(web: Web, echo_bot: EchoBot) -> None:
+async def test_send_group_with_at_and_reply(web: Web, echo_bot: ScriptedBot) -> None:
     first = await send(web, group(CAROL, LOUNGE), f"[CQ:at,qq={BOT}] ping")
     event = await echo_bot.wait_for(lambda e: e.get("message_id") == first["message_id"])
     assert event["group_id"] == LOUNGE and event["message"][0]["type"] == "at"
@@ -202,7 +203,7 @@ async def test_mark_read_up_to_a_message_leaves_later_ones_unread(web: Web) -> N
     await web.fails("POST", group(BOB, LOUNGE, "read"), {"seq": 1}, status=400)
 
 
-async def test_get_message_recall_and_reactions(web: Web, echo_bot: EchoBot) -> None:
+async def test_get_message_recall_and_reactions(web: Web, echo_bot: ScriptedBot) -> None:
     sent = await send(web, group(DAVE, LOUNGE), "react to me")
     mid = sent["message_id"]
     counted = await web.ok("PUT", message(CAROL, mid, "/reactions/76"))
@@ -266,7 +267,7 @@ async def test_get_message_recall_and_reactions(web: Web, echo_bot: EchoBot) -> 
     assert mid not in [m.message_id for m in bot_view]
 
 
-async def test_poke(web: Web, echo_bot: EchoBot) -> None:
+async def test_poke(web: Web, echo_bot: ScriptedBot) -> None:
     await web.ok("POST", f"/api/v1/users/{ALICE}/pokes", {"user_id": BOT}, status=204)
     poked = await echo_bot.wait_for(lambda e: e.get("sub_type") == "poke")
     assert poked["user_id"] == ALICE and poked["target_id"] == BOT

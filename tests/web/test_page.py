@@ -19,12 +19,11 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
-import orjson
 import pytest
 
 from catnest.onebot import envelope
 from tests.conftest import ALICE, BOB, BOT, CAROL, DAVE, LOUNGE, Running, StartServer, content
+from tests.scripted_bot import ScriptedBot, connected
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Locator, Page
@@ -106,71 +105,10 @@ def page_url(running: Running) -> str:
     return running.app.web.url + "/"
 
 
-class Bot:
-    """Bot 10001 on a raw forward WebSocket: answers "ping" with "pong" and can call actions."""
-
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        self.ws = ws
-        self.events: list[dict[str, Any]] = []
-        self._seen = asyncio.Event()
-        self._answers: dict[int, asyncio.Future[dict[str, Any]]] = {}
-        self._echo = 0
-
-    async def run(self) -> None:
-        async for frame in self.ws:
-            if frame.type != aiohttp.WSMsgType.TEXT:
-                continue
-            data = orjson.loads(frame.data)
-            if "post_type" not in data:
-                future = self._answers.pop(data.get("echo"), None)
-                if future is not None and not future.done():
-                    future.set_result(data)
-                continue
-            self.events.append(data)
-            self._seen.set()
-            if data["post_type"] == "message" and data["raw_message"] == "ping":
-                pong = {"user_id": data["user_id"], "message": "pong"}
-                await self._send("send_private_msg", pong)
-
-    async def _send(self, action: str, params: dict[str, Any]) -> asyncio.Future[dict[str, Any]]:
-        self._echo += 1
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._answers[self._echo] = future
-        frame = {"action": action, "params": params, "echo": self._echo}
-        await self.ws.send_bytes(orjson.dumps(frame))
-        return future
-
-    async def call(self, action: str, **params: Any) -> Any:
-        """Call an action and return its data (asserting success)."""
-        async with asyncio.timeout(WAIT):
-            answer = await (await self._send(action, params))
-        assert answer["retcode"] == 0, answer
-        return answer["data"]
-
-    async def wait_for(self, pred: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
-        """The first event so far (or to come) matching `pred`."""
-        async with asyncio.timeout(WAIT):
-            while True:
-                for event in self.events:
-                    if pred(event):
-                        return event
-                self._seen.clear()
-                await self._seen.wait()
-
-
 @contextlib.asynccontextmanager
-async def connect_bot(running: Running) -> AsyncIterator[Bot]:
-    url = f"ws://127.0.0.1:{running.app.ws_servers[0].port}/"
-    async with running.session.ws_connect(url) as ws:
-        bot = Bot(ws)
-        task = asyncio.create_task(bot.run())
-        await bot.wait_for(lambda e: e.get("meta_event_type") == "lifecycle")
-        try:
-            yield bot
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+async def connect_bot(running: Running) -> AsyncIterator[ScriptedBot]:
+    async with connected(f"ws://127.0.0.1:{running.app.ws_servers[0].port}/") as bot:
+        yield bot
 
 
 def private_from(user: int, text: str) -> Callable[[dict[str, Any]], bool]:
@@ -483,8 +421,7 @@ async def test_traffic_pane_shows_the_bots_calls(
         await bot.wait_for(private_from(ALICE, "ping"))
         log = running.app.traffic
         assert log is not None
-        if not log.recent(BOT):
-            pytest.skip("the transports do not record OneBot traffic yet")
+        assert log.recent(BOT), "the transports recorded none of the bot's OneBot traffic"
         pane = page.get_by_test_id("traffic-pane")
         call = pane.locator('[data-testid=traffic-entry][data-name="send_private_msg"]')
         await expect(call).to_be_visible()

@@ -6,12 +6,12 @@ import asyncio
 from typing import Any
 
 import orjson
-import pytest
 
 from catnest.onebot import envelope
 from catnest.web.traffic import TrafficEntry, TrafficLog
 from tests.conftest import ALICE, BOT
-from tests.web.conftest import WAIT, EchoBot, Web
+from tests.scripted_bot import ScriptedBot
+from tests.web.conftest import WAIT, Web
 from tests.web.test_events import read_sse
 
 
@@ -150,17 +150,7 @@ async def test_a_slow_traffic_stream_is_ended(web: Web) -> None:
         assert rest.count(b"data: ") <= 1000
 
 
-def _wired() -> bool:
-    # The transports record into the log once ActionContext carries it (see the report).
-    from dataclasses import fields
-
-    from catnest.actions.context import ActionContext
-
-    return "traffic" in {f.name for f in fields(ActionContext)}
-
-
-@pytest.mark.skipif(not _wired(), reason="transports do not record traffic yet")
-async def test_a_bots_real_traffic_is_recorded(web: Web, echo_bot: EchoBot) -> None:
+async def test_a_bots_real_traffic_is_recorded(web: Web, echo_bot: ScriptedBot) -> None:
     url = web.base + f"/api/v1/bots/{BOT}/traffic/stream"
     entries: list[dict[str, Any]] = []
     async with web.session.get(url) as resp:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from tests.conftest import ALICE, BOB, BOT, DAVE
-from tests.web.conftest import EchoBot, Web
+from tests.scripted_bot import ScriptedBot
+from tests.web.conftest import Web
 
 
 async def test_info_names_the_bots_and_limits(web: Web) -> None:
@@ -136,7 +137,7 @@ async def test_acting_as_a_bot_or_nobody_is_refused(web: Web) -> None:
     )
 
 
-async def test_friend_request_reaches_the_bot(web: Web, echo_bot: EchoBot) -> None:
+async def test_friend_request_reaches_the_bot(web: Web, echo_bot: ScriptedBot) -> None:
     answer = await web.ok(
         "POST",
         f"/api/v1/users/{DAVE}/friend-requests",
