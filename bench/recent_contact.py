@@ -1,13 +1,28 @@
-"""Benchmark: `get_recent_contact` over HTTP against a bare aiohttp hello-world (DESIGN.md §5).
+"""Benchmark: HTTP `get_recent_contact` vs raw aiohttp and NapCat's HTTP stack (DESIGN.md §5).
 
 For each size it builds a world (bot 10001, 20 friends, 10 groups, N messages spread across
-those 30 conversations, loaded with the store's bulk loader), starts `catnest serve` and a bare
-aiohttp hello-world server, both pinned to CPU 0, and drives each in turn from CPU 1 with wrk
-(or a Python load generator when wrk is missing). Targets: catnest RPS >= 0.6 x hello RPS, and
-latency flat within 20% from the smallest to the largest world. Timings are printed, never
-asserted.
+those 30 conversations, loaded with the store's bulk loader) and starts, each pinned to CPU 0:
+
+- `catnest serve` with its web side on (the default config, so traffic is recorded as in use);
+- baseline 1, a raw aiohttp low-level server (`web.Server`, uvloop) that reads each body and
+  answers exactly the bytes Catnest's `get_recent_contact` answers (fetched from Catnest at the
+  start of every round, so it tracks the world as users write to it);
+- baseline 2, NapCat's HTTP stack doing no work (bench/napcat/http-server.js: express 5, cors,
+  urlencoded, a JSON5 body reader and a token check, answering a constant OneBot envelope;
+  `npm install` runs there the first time; without node or npm its rows say "skipped").
+
+Every round drives, from CPU 1 with wrk -t1 -c32 POSTing `{"count":10}` (or a Python load
+generator when wrk is missing): baseline 1, baseline 2, Catnest quiet, then Catnest while 10
+virtual users (friends of the bot) send it 200 private messages/s in total through the user
+API (`POST /api/v1/users/<uin>/private/10001/messages`; a paced sender on CPU 1). It prints
+each server's medians over the rounds (RPS, latency, server CPU time per request) and one
+summary table of ratios beside their targets: Catnest/raw aiohttp >= 0.6, Catnest/NapCat >= 3x,
+Catnest with users sending/raw aiohttp quiet >= 0.5; and latency flatness (within 20%) from the
+smallest to the largest world. Timings are printed, never asserted. About three minutes per
+size with the defaults, plus building the world.
 
     .venv/bin/python bench/recent_contact.py [--sizes 1e4,1e6] [--with-1e7] [--duration 10]
+        [--rounds 3] [--rate 200] [--senders 10] [--no-napcat]
 """
 
 from __future__ import annotations
@@ -23,6 +38,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -33,6 +49,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from baselines import Napcat, TargetRow, median, prepare_napcat, print_targets
 
 from catnest.app import App
 from catnest.config import parse_config
@@ -48,6 +66,9 @@ GROUPS = [30001 + i for i in range(10)]
 GROUP_SIZE = 9  # friends per group, besides the bot
 CONNECTIONS = 32
 WARMUP_SECONDS = 2
+SENDER_INFLIGHT = 64  # the background sender's most requests in flight
+SENDER_LEAD = 1.0  # seconds the sender runs before the load starts
+SETTLE_SECONDS = 1.0
 CHUNK = 500_000  # messages per write transaction while building
 BODY = b'{"count":10}'
 SERVER_CPU, LOAD_CPU = 0, 1
@@ -219,12 +240,12 @@ def running(cmd: list[str], url: str, log: Path) -> Iterator[int]:
                 proc.wait()
 
 
-def catnest_cmd(data_dir: Path, port: int) -> list[str]:
+def catnest_cmd(data_dir: Path, port: int, web_port: int | None = None) -> list[str]:
     """`catnest serve` as users run it (defaults, web side included), on free ports."""
     config = data_dir.parent / "catnest.toml"
     config.write_text(
         f'data_dir = {json.dumps(str(data_dir))}\ndemo = false\nlog_level = "warning"\n\n'
-        f'[web]\nhost = "127.0.0.1"\nport = {free_port()}\n\n'
+        f'[web]\nhost = "127.0.0.1"\nport = {web_port or free_port()}\n\n'
         f'[[bots]]\nuin = {BOT}\nws = []\n\n[[bots.http]]\nhost = "127.0.0.1"\nport = {port}\n'
     )
     catnest = Path(sys.executable).with_name("catnest")
@@ -254,13 +275,40 @@ def serve_hello(port: int) -> None:
     _run_loop(main())
 
 
-def _run_loop(coro: Any) -> None:
+def _run_loop(coro: Any) -> Any:
     try:
         import uvloop
-
-        uvloop.run(coro)
     except ImportError:
-        asyncio.run(coro)
+        return asyncio.run(coro)
+    return uvloop.run(coro)
+
+
+def raw_cmd(port: int, body_file: Path) -> list[str]:
+    return [sys.executable, __file__, "--serve-raw", str(port), "--body-file", str(body_file)]
+
+
+def serve_raw(port: int, body_file: Path) -> None:
+    """Baseline 1: a raw aiohttp web.Server on uvloop that reads each request's body and
+    answers the bytes in `body_file` (Catnest's own answer); SIGHUP reloads the file."""
+    from aiohttp import web
+
+    body = [body_file.read_bytes()]
+
+    async def handle(request: web.BaseRequest) -> web.Response:
+        await request.read()
+        return web.Response(body=body[0], content_type="application/json")
+
+    def reload() -> None:
+        body[0] = body_file.read_bytes()
+
+    async def main() -> None:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reload)
+        runner = web.ServerRunner(web.Server(handle), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        await asyncio.Event().wait()
+
+    _run_loop(main())
 
 
 # --- load -------------------------------------------------------------------------------
@@ -370,40 +418,185 @@ def python_load(url: str, seconds: float) -> None:
     _run_loop(main())
 
 
-# --- one size ---------------------------------------------------------------------------
+# --- virtual users sending -----------------------------------------------------------
 
 
 @dataclass(frozen=True)
+class SendStats:
+    """What the background sender achieved while the bot's API was under load."""
+
+    sent: int
+    errors: int
+    rate: float  # messages answered per second, over the sender's whole run
+    p50_ms: float
+    p99_ms: float
+    last_message_id: int
+
+
+def send_messages(spec: dict[str, Any]) -> None:
+    """Child process: virtual users (friends of the bot) send it private messages through
+    Catnest's user API, `spec["rate"]` a second in total, until SIGINT; prints SendStats."""
+    import aiohttp
+
+    base, users, rate = str(spec["base"]), [int(u) for u in spec["users"]], float(spec["rate"])
+    headers = {"Content-Type": "application/json"}
+    latencies: list[float] = []
+    errors = last_id = 0
+
+    async def one(session: aiohttp.ClientSession, n: int) -> None:
+        nonlocal errors, last_id
+        uin = users[n % len(users)]
+        url = f"{base}/api/v1/users/{uin}/private/{BOT}/messages"
+        text = f"user message {n}: the quick brown fox jumps over the lazy dog"
+        began = time.perf_counter()
+        try:
+            async with session.post(url, data=json.dumps({"message": text}), headers=headers) as r:
+                reply = await r.read()
+                if r.status == 201:
+                    last_id = max(last_id, int(json.loads(reply)["message_id"]))
+                else:
+                    errors += 1
+        except (aiohttp.ClientError, TimeoutError, ValueError, KeyError):
+            errors += 1
+        latencies.append(time.perf_counter() - began)
+
+    async def main() -> SendStats:
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        inflight: set[asyncio.Task[None]] = set()
+        connector = aiohttp.TCPConnector(limit=SENDER_INFLIGHT)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            print("ready", flush=True)
+            began, n = loop.time(), 0
+            while True:
+                delay = began + n / rate - loop.time()
+                if delay > 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), delay)
+                if stop.is_set():
+                    break
+                if delay > 0:
+                    continue
+                task = asyncio.create_task(one(session, n))
+                inflight.add(task)
+                task.add_done_callback(inflight.discard)
+                n += 1
+                if len(inflight) >= SENDER_INFLIGHT:
+                    await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
+            elapsed = loop.time() - began
+            await asyncio.gather(*inflight)
+        latencies.sort()
+        p50, p99 = (_quantile_ms(latencies, q) for q in (0.5, 0.99))
+        return SendStats(n, errors, (n - errors) / elapsed, p50, p99, last_id)
+
+    print(json.dumps(dataclasses.asdict(_run_loop(main()))), flush=True)
+
+
+def _quantile_ms(ordered: Sequence[float], q: float) -> float:
+    return ordered[int(len(ordered) * q)] * 1000 if ordered else math.nan
+
+
+def load_while_sending(
+    url: str, seconds: float, lua: Path, server_pid: int, spec: dict[str, Any]
+) -> tuple[Run, SendStats]:
+    """`load()` while the background sender runs (from SENDER_LEAD seconds before until the
+    load ends), both on LOAD_CPU."""
+    cmd = pinned([sys.executable, __file__, "--send", json.dumps(spec)], LOAD_CPU)
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        if proc.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"the message sender did not start (exit {proc.wait()})")
+        time.sleep(SENDER_LEAD)
+        run = load(url, seconds, lua, server_pid)
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    if proc.returncode != 0:
+        raise RuntimeError(f"the message sender failed with exit {proc.returncode}")
+    stats = SendStats(**json.loads(out.strip().splitlines()[-1]))
+    time.sleep(SETTLE_SECONDS)  # let the last writes land before the next quiet run
+    return run, stats
+
+
+# --- one size ---------------------------------------------------------------------------
+
+
+SERVERS = ("raw", "napcat", "catnest", "loaded")  # the order within each round
+
+
+def server_labels(rate: float) -> dict[str, str]:
+    return {
+        "raw": "raw-aiohttp (Catnest's bytes)",
+        "napcat": "napcat-express (no work)",
+        "catnest": "catnest",
+        "loaded": f"catnest + {rate:g} msg/s from users",
+    }
+
+
+@dataclass
 class Result:
-    """The best runs of both servers at one world size."""
+    """Every round of every server at one world size."""
 
     built: Built
-    catnest: Run
-    hello: Run
-    catnest_cpu_us: float  # the lowest server CPU time per request over the rounds
-    hello_cpu_us: float
+    runs: dict[str, list[Run]]
+    sends: list[SendStats]
+    answer_bytes: int
+    napcat: str  # how NapCat's stack ran, or "skipped: why"
+
+    def med(self, server: str, attr: str) -> float:
+        return median(getattr(r, attr) for r in self.runs[server])
 
 
-def check_catnest(url: str, newest_message_id: int) -> None:
-    """Refuse to measure a server that answers wrong: 10 items, status ok, newest first."""
-    status, raw = http_post(url)
+def _contacts(status: int, raw: bytes) -> list[dict[str, Any]]:
     body = json.loads(raw)
     if status != 200 or body.get("status") != "ok" or body.get("retcode") != 0:
         raise RuntimeError(f"get_recent_contact failed: HTTP {status} {raw[:300]!r}")
-    items = body["data"]
+    items: list[dict[str, Any]] = body["data"]
     if len(items) != 10:
         raise RuntimeError(f"get_recent_contact returned {len(items)} items, expected 10")
-    top = items[0]["lastestMsg"]["message_id"]
+    return items
+
+
+def check_catnest(url: str, newest_message_id: int) -> bytes:
+    """Refuse to measure a server that answers wrong: 10 items, status ok, newest first.
+
+    Returns the answer's bytes."""
+    status, raw = http_post(url)
+    top = _contacts(status, raw)[0]["lastestMsg"]["message_id"]
     if top != newest_message_id:
         raise RuntimeError(f"newest item is message {top}, expected {newest_message_id}")
+    return raw
 
 
-def best(runs: Sequence[Run]) -> Run:
-    """The run with the highest RPS (with its own latencies): least disturbed by neighbours."""
-    return max(runs, key=lambda r: r.rps)
+def serve_catnest_bytes(catnest_url: str, raw_url: str, raw_pid: int, body_file: Path) -> bytes:
+    """Make the raw server answer exactly what Catnest answers now (SIGHUP reloads it)."""
+    status, answer = http_post(catnest_url)
+    _contacts(status, answer)
+    if not body_file.exists() or body_file.read_bytes() != answer:
+        body_file.write_bytes(answer)
+        os.kill(raw_pid, signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while http_post(raw_url)[1] != answer:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the raw aiohttp server does not answer Catnest's bytes")
+        time.sleep(0.05)
+    return answer
 
 
-def measure_size(size: int, work: Path, duration: float, rounds: int) -> Result:
+def check_napcat(url: str) -> None:
+    status, raw = http_post(url)
+    body = json.loads(raw)
+    if status != 200 or body.get("status") != "ok" or body.get("stream") != "normal-action":
+        raise RuntimeError(f"NapCat's HTTP stack answered HTTP {status} {raw[:300]!r}")
+
+
+def measure_size(size: int, work: Path, args: argparse.Namespace, napcat: Napcat) -> Result:
     data_dir = work / "data"
     built = asyncio.run(build_world(data_dir, size))
     print(
@@ -413,81 +606,150 @@ def measure_size(size: int, work: Path, duration: float, rounds: int) -> Result:
     )
     lua = work / "post.lua"
     lua.write_text(WRK_LUA)
-    c_port, h_port = free_port(), free_port()
+    c_port, web_port, raw_port, nap_port = (free_port() for _ in range(4))
     c_url = f"http://127.0.0.1:{c_port}/get_recent_contact"
-    h_url = f"http://127.0.0.1:{h_port}/"
-    catnest_runs: list[Run] = []
-    hello_runs: list[Run] = []
-    with (
-        running(catnest_cmd(data_dir, c_port), c_url, work / "catnest.log") as c_pid,
-        running(hello_cmd(h_port), h_url, work / "hello.log") as h_pid,
-    ):
-        check_catnest(c_url, built.newest_message_id)
-        load(h_url, WARMUP_SECONDS, lua, h_pid)
-        load(c_url, WARMUP_SECONDS, lua, c_pid)
-        for n in range(rounds):
-            hello_runs.append(load(h_url, duration, lua, h_pid))
-            catnest_runs.append(load(c_url, duration, lua, c_pid))
-            h, c = hello_runs[-1], catnest_runs[-1]
+    raw_url = f"http://127.0.0.1:{raw_port}/"
+    nap_url = f"http://127.0.0.1:{nap_port}/get_recent_contact"
+    body_file = work / "answer.json"
+    runs: dict[str, list[Run]] = {name: [] for name in SERVERS}
+    sends: list[SendStats] = []
+    sender = {
+        "base": f"http://127.0.0.1:{web_port}",
+        "users": FRIENDS[: args.senders],
+        "rate": args.rate,
+    }
+    with contextlib.ExitStack() as stack:
+        c_pid = stack.enter_context(
+            running(catnest_cmd(data_dir, c_port, web_port), c_url, work / "catnest.log")
+        )
+        answer = check_catnest(c_url, built.newest_message_id)
+        body_file.write_bytes(answer)
+        raw_pid = stack.enter_context(
+            running(raw_cmd(raw_port, body_file), raw_url, work / "raw.log")
+        )
+        serve_catnest_bytes(c_url, raw_url, raw_pid, body_file)
+        targets = {"raw": (raw_url, raw_pid), "catnest": (c_url, c_pid)}
+        if napcat.ready:
+            nap_pid = stack.enter_context(
+                running(napcat.http_cmd(nap_port), nap_url, work / "napcat.log")
+            )
+            check_napcat(nap_url)
+            targets["napcat"] = (nap_url, nap_pid)
+        for url, pid in targets.values():
+            load(url, WARMUP_SECONDS, lua, pid)
+        for n in range(args.rounds):
+            answer = serve_catnest_bytes(c_url, raw_url, raw_pid, body_file)
+            for name in SERVERS:
+                if name == "loaded":
+                    run, sent = load_while_sending(c_url, args.duration, lua, c_pid, sender)
+                    runs[name].append(run)
+                    sends.append(sent)
+                elif name in targets:
+                    url, pid = targets[name]
+                    runs[name].append(load(url, args.duration, lua, pid))
             print(
-                f"  round {n + 1}: hello {h.rps:,.0f} RPS ({h.cpu_us:.0f} us CPU/req),"
-                f" catnest {c.rps:,.0f} RPS ({c.cpu_us:.0f} us CPU/req),"
+                f"  round {n + 1} ({len(answer):,}-byte answer): "
+                + ", ".join(f"{k} {v[-1].rps:,.0f} RPS" for k, v in runs.items() if v)
+                + f"; users sent {sends[-1].rate:,.0f} msg/s;"
                 f" load average {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
-        check_catnest(c_url, built.newest_message_id)
-    for run in (*hello_runs, *catnest_runs):
-        if run.errors:
-            print(f"  warning: {run.errors}")
-    return Result(
-        built,
-        best(catnest_runs),
-        best(hello_runs),
-        catnest_cpu_us=min(r.cpu_us for r in catnest_runs),
-        hello_cpu_us=min(r.cpu_us for r in hello_runs),
-    )
+        newest = max(built.newest_message_id, *(s.last_message_id for s in sends))
+        check_catnest(c_url, newest)
+    for name in SERVERS:
+        for run in runs[name]:
+            if run.errors:
+                print(f"  warning: {name}: {run.errors}")
+    return Result(built, runs, sends, len(answer), napcat.describe())
 
 
 # --- report -----------------------------------------------------------------------------
 
 
-def print_table(results: Sequence[Result]) -> None:
-    head = (
-        f"{'size':>5} {'messages':>11} {'build s':>7} | {'catnest':>7} {'hello':>7} {'ratio':>5}"
-        f" | {'p50 ms':>6} {'p99 ms':>6} {'hello p50':>9} {'p99':>5}"
-        f" | {'cat us':>6} {'hello us':>8} {'ratio':>5}"
-    )
+def _size_name(messages: int) -> str:
+    return f"1e{len(str(messages)) - 1}" if _is_power_of_ten(messages) else f"{messages:,}"
+
+
+def print_size(result: Result, rate: float) -> None:
+    """Every server's medians at one size, with its rounds."""
+    labels = server_labels(rate)
     print()
     print(
-        f"{'':26}| {'RPS (best round)':^21} | {'latency (same round)':^29} | CPU per request (min)"
+        f"{_size_name(result.built.messages)} messages ({result.built.messages:,}),"
+        f" medians over {len(result.runs['catnest'])} rounds:"
+    )
+    head = (
+        f"  {'server':<36} {'RPS':>8} {'p50 ms':>7} {'p99 ms':>7} {'CPU us/req':>10}"
+        "   rounds: RPS (CPU us/req)"
     )
     print(head)
-    print("-" * len(head))
-    for r in results:
-        size = f"1e{len(str(r.built.messages)) - 1}" if _is_power_of_ten(r.built.messages) else ""
-        print(
-            f"{size:>5} {r.built.messages:>11,} {r.built.seconds:>7.1f} |"
-            f" {r.catnest.rps:>7,.0f} {r.hello.rps:>7,.0f} {r.catnest.rps / r.hello.rps:>5.2f} |"
-            f" {r.catnest.p50_ms:>6.2f} {r.catnest.p99_ms:>6.2f} {r.hello.p50_ms:>9.2f}"
-            f" {r.hello.p99_ms:>5.2f} | {r.catnest_cpu_us:>6.0f} {r.hello_cpu_us:>8.0f}"
-            f" {r.hello_cpu_us / r.catnest_cpu_us:>5.2f}"
-        )
-    print()
-    ratios = [r.catnest.rps / r.hello.rps for r in results]
-    cpu_ratios = [r.hello_cpu_us / r.catnest_cpu_us for r in results]
+    print("  " + "-" * (len(head) - 2))
+    for name in SERVERS:
+        runs = result.runs[name]
+        if not runs:
+            print(f"  {labels[name]:<36} {result.napcat}")
+            continue
+        rps, p50, p99, cpu = (result.med(name, a) for a in ("rps", "p50_ms", "p99_ms", "cpu_us"))
+        rounds = ", ".join(f"{r.rps:,.0f} ({r.cpu_us:.0f})" for r in runs)
+        print(f"  {labels[name]:<36} {rps:>8,.0f} {p50:>7.2f} {p99:>7.2f} {cpu:>10.1f}   {rounds}")
+    sends = result.sends
     print(
-        f"ratio catnest/hello: RPS min {min(ratios):.2f}, CPU-per-request min"
-        f" {min(cpu_ratios):.2f} (target >= 0.60)"
+        f"  users' messages: {median(s.rate for s in sends):,.1f}/s answered (target rate"
+        f" {rate:g}/s), {sum(s.errors for s in sends)} errors, send latency p50"
+        f" {median(s.p50_ms for s in sends):.1f} ms, p99 {median(s.p99_ms for s in sends):.1f} ms"
+    )
+    print(
+        f"  raw-aiohttp served Catnest's quiet answer of each round's start (last round:"
+        f" {result.answer_bytes:,} bytes)"
+    )
+    if result.runs["napcat"]:
+        print(f"  NapCat's stack: {result.napcat}")
+
+
+def _target(
+    result: Result, label: str, server: str, baseline: str, target: float, times: bool = False
+) -> TargetRow:
+    if not result.runs[baseline]:
+        reason = result.napcat.removeprefix("skipped: ")
+        return TargetRow(label, math.nan, math.nan, target, times, reason)
+    ratio = result.med(server, "rps") / result.med(baseline, "rps")
+    per_cpu = result.med(baseline, "cpu_us") / result.med(server, "cpu_us")
+    return TargetRow(label, ratio, per_cpu, target, times)
+
+
+def target_rows(results: Sequence[Result], rate: float) -> list[TargetRow]:
+    rows: list[TargetRow] = []
+    for r in results:
+        size = _size_name(r.built.messages)
+        rows += [
+            _target(r, f"{size}: catnest/raw-aiohttp", "catnest", "raw", 0.6),
+            _target(r, f"{size}: catnest/napcat-express", "catnest", "napcat", 3.0, times=True),
+            _target(r, f"{size}: catnest+{rate:g}msg/s / raw-aiohttp quiet", "loaded", "raw", 0.5),
+        ]
+    return rows
+
+
+def print_table(results: Sequence[Result], rate: float) -> None:
+    print_targets(
+        target_rows(results, rate),
+        "Summary: HTTP get_recent_contact (count 10), wrk -t1 -c32; ratio = median RPS over"
+        " median RPS; per-CPU = baseline's server CPU per request over Catnest's",
     )
     if len(results) > 1:
         small, large = results[0], results[-1]
         span = f"{large.built.messages:,} vs {small.built.messages:,} messages"
-        print(f"flatness, large/small ({span}; target within 20%, i.e. 0.80-1.20):")
-        print(f"  catnest RPS         {large.catnest.rps / small.catnest.rps:.2f}")
-        print(f"  catnest p50         {large.catnest.p50_ms / small.catnest.p50_ms:.2f}")
-        print(f"  catnest p99         {large.catnest.p99_ms / small.catnest.p99_ms:.2f}")
-        print(f"  catnest CPU/req     {large.catnest_cpu_us / small.catnest_cpu_us:.2f}")
-        print(f"  (hello RPS          {large.hello.rps / small.hello.rps:.2f}: run-to-run noise)")
+        print()
+        print(f"flatness, large/small ({span}; medians; target within 20%, i.e. 0.80-1.20):")
+        for label, attr in (
+            ("RPS", "rps"),
+            ("p50", "p50_ms"),
+            ("p99", "p99_ms"),
+            ("CPU/req", "cpu_us"),
+        ):
+            flat = large.med("catnest", attr) / small.med("catnest", attr)
+            print(f"  catnest {label:<11} {flat:.2f}")
+        noise = large.med("raw", "rps") / small.med("raw", "rps")
+        print(f"  (raw-aiohttp RPS    {noise:.2f}: run-to-run noise)")
 
 
 def _is_power_of_ten(n: int) -> bool:
@@ -502,34 +764,50 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--sizes", default="1e4,1e6", help="message counts, e.g. 1e4,1e6")
     parser.add_argument("--with-1e7", action="store_true", help="add a 10^7-message world")
-    parser.add_argument("--duration", type=int, default=10, help="seconds per load run")
-    parser.add_argument("--rounds", type=int, default=2, help="runs of each server per size")
+    parser.add_argument("--duration", type=float, default=10, help="seconds per load run")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of every server per size")
+    parser.add_argument("--rate", type=float, default=200, help="users' messages/s, loaded run")
+    parser.add_argument("--senders", type=int, default=10, help="virtual users sending them")
+    parser.add_argument("--no-napcat", action="store_true", help="skip NapCat's HTTP stack")
     parser.add_argument("--serve-hello", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--serve-raw", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--body-file", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--load", help=argparse.SUPPRESS)
+    parser.add_argument("--send", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_hello is not None:
         return serve_hello(args.serve_hello)
+    if args.serve_raw is not None:
+        return serve_raw(args.serve_raw, args.body_file)
     if args.load is not None:
         return python_load(args.load, args.duration)
+    if args.send is not None:
+        return send_messages(json.loads(args.send))
+    if not 1 <= args.senders <= len(FRIENDS):
+        parser.error(f"--senders must be 1-{len(FRIENDS)}")
+    # SIGTERM unwinds through the finally blocks that stop the servers and the sender.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     sizes = sorted(set(parse_sizes(args.sizes) + ([10**7] if args.with_1e7 else [])))
+    napcat = Napcat(reason="--no-napcat") if args.no_napcat else prepare_napcat()
     tool = "wrk" if shutil.which("wrk") else "python aiohttp load generator"
     pin = "taskset" if shutil.which("taskset") and (os.cpu_count() or 1) > 1 else "no pinning"
     print(
-        f"get_recent_contact (count 10) vs aiohttp hello-world; load: {tool}, {CONNECTIONS}"
-        f" connections, {args.duration:g}s x {args.rounds} rounds each, alternating;"
-        f" servers on CPU {SERVER_CPU}, load on CPU {LOAD_CPU} ({pin})."
-        f" Reported: the best round (highest RPS) with its own latencies, and the lowest"
-        f" server CPU time per request (robust to other load; load average now"
-        f" {os.getloadavg()[0]:.1f}).",
+        f"get_recent_contact (count 10) over HTTP: catnest quiet and with {args.rate:g} user"
+        f" messages/s, vs raw aiohttp answering Catnest's bytes and NapCat's HTTP stack"
+        f" ({napcat.describe()}); load: {tool}, {CONNECTIONS} connections,"
+        f" {args.duration:g}s x {args.rounds} rounds each, interleaved; servers on CPU"
+        f" {SERVER_CPU}, load on CPU {LOAD_CPU} ({pin}); load average now"
+        f" {os.getloadavg()[0]:.1f}.",
         flush=True,
     )
     results: list[Result] = []
     for size in sizes:
         print(f"size {size:,}:", flush=True)
         with tempfile.TemporaryDirectory(prefix="catnest-bench-") as tmp:
-            results.append(measure_size(size, Path(tmp), args.duration, args.rounds))
-    print_table(results)
+            results.append(measure_size(size, Path(tmp), args, napcat))
+        print_size(results[-1], args.rate)
+    print_table(results, args.rate)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,15 @@
-"""Benchmark: Catnest's forward WebSocket server against bare aiohttp servers (DESIGN.md §5).
+"""Benchmark: Catnest's forward WebSocket against raw aiohttp and NapCat's WS stack (DESIGN.md §5).
 
 In one run, every server pinned to CPU 0 and every load generator pinned to CPU 1:
 
-1. WS action round trips/s over 16 connections, 8 requests in flight on each: Catnest answering
-   `get_status` and `get_recent_contact` (count 10) vs an aiohttp echo server that parses each
-   request with orjson and answers a small envelope with the same echo. Target ratio >= 0.5.
+1. WS action round trips/s over 16 connections to `/api`, 8 requests in flight on each, for
+   `get_status` and `get_recent_contact` (count 10), round by round on three servers: a raw
+   aiohttp WS server (web.Server + WebSocketResponse, uvloop) answering every frame with the
+   bytes Catnest answers that action with (probed first, with an echo as long as the run's);
+   NapCat's WS stack doing no work (bench/napcat/ws-server.js: `ws` 8, JSON.parse of each
+   request and JSON.stringify of a constant envelope with its echo; `npm install` runs there
+   the first time; without node or npm its rows say "skipped"); and Catnest. Targets:
+   Catnest >= 0.75 x raw aiohttp and >= 1.3x NapCat, on medians over the rounds.
 2. Event fan-out to 1,000 clients: bursts of group messages the bot sends through Catnest's HTTP
    API (`send_group_msg`; the WS server has `report_self_message = true`), each delivered to
    every client on `/` as `message_sent`; vs an aiohttp server that broadcasts a same-size
@@ -18,11 +23,14 @@ In one run, every server pinned to CPU 0 and every load generator pinned to CPU 
    whether the server drops it once its event queue bound is hit.
 
 The clients are a minimal asyncio WebSocket client (no library), cheap enough that the servers
-rather than the clients are the bottleneck; the rounds show the CPU both sides used, and a
-per-CPU ratio keeps the comparison fair when other work shares the machine. Timings are
-printed, never asserted. Three to six minutes, depending on what else shares the CPUs.
+rather than the clients are the bottleneck; the tables show the CPU both sides used, and a
+per-CPU ratio (server CPU time per round trip or delivery) keeps the comparison fair when other
+work shares the machine. One summary table prints every ratio beside its target. Timings are
+printed, never asserted. Five to eight minutes with the defaults, depending on what else shares
+the CPUs; `--no-fanout` runs part 1 alone.
 
-    .venv/bin/python bench/ws.py [--duration 10] [--clients 1000] [--rounds 2]
+    .venv/bin/python bench/ws.py [--duration 10] [--rounds 3] [--clients 1000] [--no-fanout]
+        [--no-napcat] [--napcat-parser json|json5]
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import math
 import os
 import re
 import resource
@@ -50,6 +59,7 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 import orjson
+from baselines import Napcat, TargetRow, median, prepare_napcat, print_targets
 from recent_contact import LOAD_CPU, SERVER_CPU, free_port, pinned
 
 BOT = 10001
@@ -64,6 +74,7 @@ SLOW_RCVBUF = 4096  # the slow client's socket receive buffer (the kernel double
 MESSAGE_SENT = b'"post_type":"message_sent"'
 DROP_LOG_LINE = "dropping a slow connection"  # catnest/transport/ws_session.py's warning
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+PROBE_ECHO = 100_000  # the echo Catnest's answers are probed with (six digits)
 
 
 def run_loop(coro: Coroutine[Any, Any, Any]) -> Any:
@@ -254,20 +265,23 @@ async def close_all(clients: Sequence[WsClient]) -> None:
 # --- baseline servers -------------------------------------------------------------------
 
 
-def serve_echo(port: int) -> None:
-    """The round-trip baseline: parse each frame with orjson, answer an envelope with its echo."""
+def serve_raw_ws(port: int, replies: dict[str, str]) -> None:
+    """The round-trip baseline: a raw aiohttp WS server (web.Server + WebSocketResponse) that
+    answers every frame with fixed bytes, Catnest's own answer to the action the connection's
+    path names (`/get_status`, `/get_recent_contact`; `replies` maps paths to files)."""
     from aiohttp import WSMsgType, web
 
+    answers = {path: Path(file).read_bytes() for path, file in replies.items()}
+
     async def handle(request: web.BaseRequest) -> web.StreamResponse:
-        if request.headers.get("Upgrade", "").lower() != "websocket":
+        reply = answers.get(request.path)
+        if reply is None or request.headers.get("Upgrade", "").lower() != "websocket":
             return web.Response(text="ok")
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         async for msg in ws:
             if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
-                echo = orjson.loads(msg.data).get("echo")
-                reply = {"status": "ok", "retcode": 0, "data": None, "message": "", "echo": echo}
-                await ws.send_frame(orjson.dumps(reply), WSMsgType.TEXT)
+                await ws.send_frame(reply, WSMsgType.TEXT)
         return ws
 
     run_loop(_serve(handle, port))
@@ -324,6 +338,12 @@ class RttRun:
     server_cpu: float
     load_cpu: float
     sample: str  # status, retcode and item count of the first response
+    reply_bytes: int  # the first response's size
+
+    @property
+    def cpu_us(self) -> float:
+        """Server CPU time per round trip, in microseconds."""
+        return self.server_cpu / self.rate * 1e6 if self.rate else math.nan
 
 
 def _describe(payload: bytes) -> str:
@@ -366,7 +386,8 @@ async def rtt_load(url: str, action: str, duration: float, server_pid: int) -> R
     sending = False
     await asyncio.sleep(0.5)
     await close_all(clients)
-    return RttRun(done / elapsed, errors - start_errors, server_cpu, load_cpu, _describe(sample[0]))
+    rate, errors = done / elapsed, errors - start_errors
+    return RttRun(rate, errors, server_cpu, load_cpu, _describe(sample[0]), len(sample[0]))
 
 
 # --- load 2-4: fan-out, memory, slow client ---------------------------------------------
@@ -704,48 +725,108 @@ async def probe_event_bytes(ws_url: str, send_url: str) -> int:
         client.close()
 
 
-@dataclass(frozen=True)
-class Rates:
-    """One measure's rounds on both servers: (rate, server CPU share) pairs."""
-
-    label: str
-    catnest: list[tuple[float, float]]
-    aiohttp: list[tuple[float, float]]
-
-    def row(self) -> str:
-        cat, base = [r for r, _ in self.catnest], [r for r, _ in self.aiohttp]
-        per_cpu = _median_per_cpu(self.catnest) / _median_per_cpu(self.aiohttp)
-        return (
-            f"{self.label:<46} {max(cat):>10,.0f} {max(base):>10,.0f} {max(cat) / max(base):>6.2f}"
-            f" {statistics.median(cat) / statistics.median(base):>6.2f} {per_cpu:>7.2f}  >= 0.50"
-        )
-
-
 def _median_per_cpu(runs: Sequence[tuple[float, float]]) -> float:
     return statistics.median(rate / max(cpu, 1e-9) for rate, cpu in runs)
 
 
-def print_report(rtt: dict[str, list[RttRun]], fan: dict[str, Any], clients: int) -> None:
-    echo = [(r.rate, r.server_cpu) for r in rtt["echo"]]
-    bursts = {name: [Burst(**b) for b in runs] for name, runs in fan["runs"].items()}
+ACTIONS = ("get_status", "get_recent_contact")
+RTT_SERVERS = ("raw", "napcat", "catnest")  # the order within each round
+RTT_LABELS = {
+    "raw": "raw-aiohttp WS (Catnest's bytes)",
+    "napcat": "napcat ws 8 (no work)",
+    "catnest": "catnest /api",
+}
+
+
+@dataclass
+class Report:
+    """Everything one run measured, for the tables."""
+
+    rtt: dict[str, dict[str, list[RttRun]]]  # action -> server -> rounds
+    fan: dict[str, Any] | None  # fanout_load()'s result; None with --no-fanout
+    clients: int
+    napcat: str  # how NapCat's stack ran, or "skipped: why"
+    answer_bytes: dict[str, int] = field(default_factory=dict)  # Catnest's probed answers
+
+
+def _rtt_row(report: Report, action: str, baseline: str, target: float, times: bool) -> TargetRow:
+    name = "raw-aiohttp" if baseline == "raw" else "napcat-ws"
+    label = f"WS {action}: catnest/{name}"
+    runs = report.rtt[action]
+    if not runs[baseline]:
+        return TargetRow(label, math.nan, math.nan, target, times, _reason(report.napcat))
+    ratio = median(r.rate for r in runs["catnest"]) / median(r.rate for r in runs[baseline])
+    per_cpu = median(r.cpu_us for r in runs[baseline]) / median(r.cpu_us for r in runs["catnest"])
+    return TargetRow(label, ratio, per_cpu, target, times)
+
+
+def _reason(napcat: str) -> str:
+    return napcat.removeprefix("skipped: ")
+
+
+def print_report(report: Report) -> None:
+    print()
+    print(
+        f"WS round trips ({CONNECTIONS} connections x {WINDOW} in flight), medians over"
+        " rounds; CPU us = server CPU time per round trip:"
+    )
+    head = (
+        f"  {'action':<18} {'server':<32} {'trips/s':>9} {'CPU us':>7} {'load CPU':>8} {'bytes':>6}"
+        "   rounds: trips/s (CPU us)"
+    )
+    print(head)
+    print("  " + "-" * (len(head) - 2))
+    for action, by_server in report.rtt.items():
+        for server in RTT_SERVERS:
+            runs = by_server[server]
+            if not runs:
+                print(f"  {action:<18} {RTT_LABELS[server]:<32} {report.napcat}")
+                continue
+            rate, cpu = median(r.rate for r in runs), median(r.cpu_us for r in runs)
+            load = median(r.load_cpu for r in runs)
+            rounds = ", ".join(f"{r.rate:,.0f} ({r.cpu_us:.1f})" for r in runs)
+            errors = sum(r.errors for r in runs)
+            print(
+                f"  {action:<18} {RTT_LABELS[server]:<32} {rate:>9,.0f} {cpu:>7.1f} {load:>8.2f}"
+                f" {runs[0].reply_bytes:>6,}   {rounds}"
+                + (f"; {errors} errors" if errors else "")
+                + (f"; reply {runs[0].sample}" if server == "catnest" else "")
+            )
+    if report.answer_bytes:
+        probed = ", ".join(f"{a} {n:,} bytes" for a, n in report.answer_bytes.items())
+        print(f"  raw-aiohttp answers Catnest's probed answers: {probed}")
+    print(f"  NapCat's stack: {report.napcat}")
     rows = [
-        Rates(
-            "WS round trips/s, get_status (16 conns)",
-            [(r.rate, r.server_cpu) for r in rtt["get_status"]],
-            echo,
-        ),
-        Rates(
-            "WS round trips/s, get_recent_contact",
-            [(r.rate, r.server_cpu) for r in rtt["get_recent_contact"]],
-            echo,
-        ),
-        Rates(
-            f"fan-out deliveries/s ({clients:,} clients)",
-            [(b.rate, b.server_cpu) for b in bursts["catnest"]],
-            [(b.rate, b.server_cpu) for b in bursts["aiohttp"]],
-        ),
+        *(_rtt_row(report, action, "raw", 0.75, False) for action in report.rtt),
+        *(_rtt_row(report, action, "napcat", 1.3, True) for action in report.rtt),
     ]
+    fan = report.fan
+    if fan is not None:
+        bursts = {name: [Burst(**b) for b in runs] for name, runs in fan["runs"].items()}
+        cat, base = bursts["catnest"], bursts["aiohttp"]
+        rows.append(
+            TargetRow(
+                f"fan-out deliveries/s ({report.clients:,} clients): catnest/aiohttp",
+                _median_rate(cat) / _median_rate(base),
+                _median_per_cpu([(b.rate, b.server_cpu) for b in cat])
+                / _median_per_cpu([(b.rate, b.server_cpu) for b in base]),
+                0.5,
+            )
+        )
+    print_targets(
+        rows,
+        "Summary: ratio = Catnest's median rate over the baseline's; per-CPU = the baseline's"
+        " server CPU time per round trip (or delivery) over Catnest's",
+    )
+    if fan is None:
+        print("(fan-out, idle memory and slow client skipped: --no-fanout)")
+        return
     mem = {name: Memory(**m) for name, m in fan["memory"].items()}
+    print(
+        f"idle WS connection, server KiB each: catnest {mem['catnest'].per_connection_kib:.1f},"
+        f" aiohttp {mem['aiohttp'].per_connection_kib:.1f}  (target < 64)"
+        f"  {'met' if mem['catnest'].per_connection_kib < 64 else 'BELOW'}"
+    )
     slow = Slow(
         **{
             **fan["slow"],
@@ -753,27 +834,8 @@ def print_report(rtt: dict[str, list[RttRun]], fan: dict[str, Any], clients: int
             "bursts": [Burst(**b) for b in fan["slow"]["bursts"]],
         }
     )
-    head = (
-        f"{'measure':<46} {'catnest':>10} {'aiohttp':>10} {'ratio':>6} {'median':>6}"
-        f" {'per-CPU':>7}  target"
-    )
-    print()
-    print(head)
-    print("-" * len(head))
-    for row in rows:
-        print(row.row())
-    print(
-        f"{'idle WS connection, server KiB each':<46} {mem['catnest'].per_connection_kib:>10.1f}"
-        f" {mem['aiohttp'].per_connection_kib:>10.1f} {'':>6} {'':>6} {'':>7}  < 64"
-    )
-    print()
-    print(
-        "Statistic: 'catnest', 'aiohttp' and 'ratio' are the best round of each (highest rate);"
-        " 'median' is the ratio of the median rounds; 'per-CPU' the ratio of the median"
-        " rate per CPU-second the server process used (robust when other work shares CPU 0)."
-    )
     _print_slow(slow)
-    _print_rounds(rtt, bursts, mem)
+    _print_rounds(bursts, mem)
     if fan["lost_clients"]:
         print(f"  warning: {fan['lost_clients']} fan-out clients were closed by a server")
 
@@ -802,7 +864,8 @@ def _print_slow(slow: Slow) -> None:
     )
     growth, previous = [], slow.rss_start_kib
     for n, b in enumerate([*slow.control, *slow.bursts]):
-        mark = "*" if n - len(slow.control) + 1 == slow.dropped_in_burst else ""
+        dropped_here = n - len(slow.control) + 1 == slow.dropped_in_burst
+        mark = "*" if slow.dropped_in_burst and dropped_here else ""
         growth.append(f"{(b.rss_kib - previous) / mib:+.1f}{mark}")
         previous = b.rss_kib
         if n + 1 == len(slow.control):
@@ -830,18 +893,9 @@ def _rates(bursts: Sequence[Burst]) -> str:
     return ", ".join(f"{b.rate:,.0f}" for b in bursts)
 
 
-def _print_rounds(
-    rtt: dict[str, list[RttRun]], bursts: dict[str, list[Burst]], mem: dict[str, Memory]
-) -> None:
+def _print_rounds(bursts: dict[str, list[Burst]], mem: dict[str, Memory]) -> None:
     print()
-    print("Rounds: rate (server CPU / load CPU; 1.00 = one core busy):")
-    names = {"echo": "aiohttp echo", "get_status": "catnest get_status"}
-    for key, runs in rtt.items():
-        text = ", ".join(f"{r.rate:,.0f} ({r.server_cpu:.2f}/{r.load_cpu:.2f})" for r in runs)
-        errors = sum(r.errors for r in runs)
-        print(
-            f"  {names.get(key, 'catnest ' + key)}: {text}; reply {runs[0].sample}, errors {errors}"
-        )
+    print("Fan-out rounds: rate (server CPU / load CPU; 1.00 = one core busy):")
     for name, fan_runs in bursts.items():
         text = ", ".join(
             f"{b.rate:,.0f} ({b.server_cpu:.2f}/{b.load_cpu:.2f}"
@@ -860,41 +914,100 @@ def _print_rounds(
         )
 
 
-def run_bench(args: argparse.Namespace) -> None:
+def run_bench(args: argparse.Namespace, napcat: Napcat) -> None:
     with tempfile.TemporaryDirectory(prefix="catnest-ws-bench-") as tmp:
         work = Path(tmp)
-        http_port, ws_port, echo_port, fan_port = (free_port() for _ in range(4))
+        http_port, ws_port = free_port(), free_port()
         catnest_log = work / "catnest.log"
-        with contextlib.ExitStack() as stack:
-            cat_pid = stack.enter_context(
-                running(catnest_cmd(work, http_port, ws_port), [http_port, ws_port], catnest_log)
-            )
-            echo_pid = stack.enter_context(
-                running(child_cmd("echo", echo_port), [echo_port], work / "echo.log")
-            )
+        report = Report({}, None, args.clients, napcat.describe())
+        cmd = catnest_cmd(work, http_port, ws_port)
+        with running(cmd, [http_port, ws_port], catnest_log) as cat_pid:
             cat_ws, cat_send = f"ws://127.0.0.1:{ws_port}/", f"http://127.0.0.1:{http_port}/"
-            frame_bytes = run_loop(probe_event_bytes(cat_ws, cat_send + "send_group_msg"))
-            print(f"one message_sent event is {frame_bytes} bytes", flush=True)
-            fan_spec = [fan_port, frame_bytes]
-            fan_pid = stack.enter_context(
-                running(child_cmd("fanout", fan_spec), [fan_port], work / "fanout.log")
-            )
-            print(f"fan-out: {args.clients:,} clients on each server", flush=True)
-            spec = FanoutSpec(
-                cat_ws, cat_send + "send_group_msg", cat_pid, str(catnest_log),
-                f"ws://127.0.0.1:{fan_port}/", f"http://127.0.0.1:{fan_port}/send", fan_pid,
-                args.clients, args.messages, args.fanout_rounds, args.slow_others,
-                args.slow_messages, args.slow_pad, args.slow_bursts,
-            )  # fmt: skip
-            fan = run_load("load-fanout", asdict(spec), timeout=1200)
-            rtt = rtt_rounds(args, cat_ws, cat_pid, f"ws://127.0.0.1:{echo_port}/", echo_pid)
+            # Round trips first, on the demo world as it starts: the fan-out's messages
+            # would change what get_recent_contact answers.
+            report.rtt, report.answer_bytes = run_rtt(args, work, cat_ws + "api", cat_pid, napcat)
+            if not args.no_fanout:
+                report.fan = run_fanout(args, work, cat_ws, cat_send, cat_pid)
         problems = log_problems(catnest_log.read_text(errors="replace"))
-    print_report(rtt, fan, args.clients)
+    print_report(report)
     if problems:
         print()
         print("Catnest log (warnings, errors and the exceptions they carry, with counts):")
         for line, count in problems.most_common(12):
             print(f"  {count:>5} x {line}")
+
+
+def run_rtt(
+    args: argparse.Namespace, work: Path, cat_api: str, cat_pid: int, napcat: Napcat
+) -> tuple[dict[str, dict[str, list[RttRun]]], dict[str, int]]:
+    """Part 1: start the baselines beside Catnest, run the rounds, stop the baselines."""
+    answers = run_loop(probe_answers(cat_api))
+    replies: dict[str, str] = {}
+    for action, answer in answers.items():
+        (work / f"{action}.json").write_bytes(answer)
+        replies[f"/{action}"] = str(work / f"{action}.json")
+    raw_port, nap_port = free_port(), free_port()
+    with contextlib.ExitStack() as stack:
+        raw_spec = {"port": raw_port, "replies": replies}
+        raw_pid = stack.enter_context(
+            running(child_cmd("raw", raw_spec), [raw_port], work / "raw.log")
+        )
+        servers: dict[str, tuple[str, int]] = {
+            "raw": (f"ws://127.0.0.1:{raw_port}/{{action}}", raw_pid),
+            "catnest": (cat_api, cat_pid),
+        }
+        if napcat.ready:
+            cmd = napcat.ws_cmd(nap_port, args.napcat_parser)
+            nap_pid = stack.enter_context(running(cmd, [nap_port], work / "napcat.log"))
+            servers["napcat"] = (f"ws://127.0.0.1:{nap_port}/api", nap_pid)
+        rtt = rtt_rounds(args, servers)
+    return rtt, {action: len(answer) for action, answer in answers.items()}
+
+
+def run_fanout(
+    args: argparse.Namespace, work: Path, cat_ws: str, cat_send: str, cat_pid: int
+) -> dict[str, Any]:
+    """Parts 2-4 (fan-out, idle memory, slow client) against the aiohttp fan-out server."""
+    fan_port = free_port()
+    frame_bytes = run_loop(probe_event_bytes(cat_ws, cat_send + "send_group_msg"))
+    print(f"one message_sent event is {frame_bytes} bytes", flush=True)
+    fan_spec = [fan_port, frame_bytes]
+    with running(child_cmd("fanout", fan_spec), [fan_port], work / "fanout.log") as fan_pid:
+        print(f"fan-out: {args.clients:,} clients on each server", flush=True)
+        spec = FanoutSpec(
+            cat_ws, cat_send + "send_group_msg", cat_pid, str(work / "catnest.log"),
+            f"ws://127.0.0.1:{fan_port}/", f"http://127.0.0.1:{fan_port}/send", fan_pid,
+            args.clients, args.messages, args.fanout_rounds, args.slow_others,
+            args.slow_messages, args.slow_pad, args.slow_bursts,
+        )  # fmt: skip
+        result: dict[str, Any] = run_load("load-fanout", asdict(spec), timeout=1200)
+    return result
+
+
+async def probe_answers(api_url: str) -> dict[str, bytes]:
+    """Catnest's answer to each measured action, asked with a 6-digit echo (as most of a
+    run's are), so the raw baseline answers frames of the same bytes and length."""
+    loop = asyncio.get_running_loop()
+    pending = {PROBE_ECHO + n: (action, loop.create_future()) for n, action in enumerate(ACTIONS)}
+
+    def on_frame(client: WsClient, payload: bytes) -> None:
+        echo = orjson.loads(payload).get("echo")
+        if echo in pending and not pending[echo][1].done():
+            pending[echo][1].set_result(payload)
+
+    client = await open_ws(api_url, on_frame)
+    try:
+        answers: dict[str, bytes] = {}
+        for echo, (action, got) in pending.items():
+            params = {"count": 10} if action == "get_recent_contact" else {}
+            client.send(orjson.dumps({"action": action, "params": params, "echo": echo}))
+            answer = await asyncio.wait_for(got, 10)
+            if b'"retcode":0' not in answer:
+                raise RuntimeError(f"catnest answered {action} with {answer[:300]!r}")
+            answers[action] = answer
+        return answers
+    finally:
+        client.close()
 
 
 def log_problems(text: str) -> Counter[str]:
@@ -909,29 +1022,47 @@ def log_problems(text: str) -> Counter[str]:
 
 
 def rtt_rounds(
-    args: argparse.Namespace, cat_ws: str, cat_pid: int, echo_ws: str, echo_pid: int
-) -> dict[str, list[RttRun]]:
-    print(f"WS round trips: {CONNECTIONS} connections x {WINDOW} in flight", flush=True)
-    runs: dict[str, list[RttRun]] = {"echo": [], "get_status": [], "get_recent_contact": []}
-    plan = [
-        ("echo", echo_ws, echo_pid, "get_status"),
-        ("get_status", cat_ws, cat_pid, "get_status"),
-        ("get_recent_contact", cat_ws, cat_pid, "get_recent_contact"),
-    ]
+    args: argparse.Namespace, servers: dict[str, tuple[str, int]]
+) -> dict[str, dict[str, list[RttRun]]]:
+    """Every action on every server, round by round; `servers` maps names to (URL with an
+    optional `{action}` placeholder, pid)."""
+    print(
+        f"WS round trips: {CONNECTIONS} connections x {WINDOW} in flight,"
+        f" {args.duration:g}s x {args.rounds} rounds",
+        flush=True,
+    )
+    runs: dict[str, dict[str, list[RttRun]]] = {
+        action: {name: [] for name in RTT_SERVERS} for action in ACTIONS
+    }
     for n in range(args.rounds):
-        for key, url, pid, action in plan:
-            spec = {"url": url, "action": action, "duration": args.duration, "pid": pid}
-            runs[key].append(RttRun(**run_load("load-rtt", spec, timeout=args.duration + 60)))
+        for action in ACTIONS:
+            for name in RTT_SERVERS:
+                if name not in servers:
+                    continue
+                url, pid = servers[name]
+                spec = {
+                    "url": url.format(action=action),
+                    "action": action,
+                    "duration": args.duration,
+                    "pid": pid,
+                }
+                result = run_load("load-rtt", spec, timeout=args.duration + 60)
+                runs[action][name].append(RttRun(**result))
         print(
-            f"  round {n + 1}: " + ", ".join(f"{k} {v[-1].rate:,.0f}/s" for k, v in runs.items()),
+            f"  round {n + 1}: "
+            + "; ".join(
+                f"{action} "
+                + ", ".join(f"{name} {v[-1].rate:,.0f}/s" for name, v in by.items() if v)
+                for action, by in runs.items()
+            ),
             flush=True,
         )
     return runs
 
 
 def run_child(role: str, spec: Any) -> None:
-    if role == "echo":
-        serve_echo(int(spec))
+    if role == "raw":
+        serve_raw_ws(int(spec["port"]), {str(k): str(v) for k, v in spec["replies"].items()})
     elif role == "fanout":
         serve_fanout(int(spec[0]), int(spec[1]))
     elif role == "load-rtt":
@@ -946,7 +1077,17 @@ def run_child(role: str, spec: Any) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--duration", type=float, default=10, help="seconds per round-trip run")
-    parser.add_argument("--rounds", type=int, default=2, help="round-trip runs per server")
+    parser.add_argument("--rounds", type=int, default=3, help="round-trip runs per server")
+    parser.add_argument("--no-napcat", action="store_true", help="skip NapCat's WS stack")
+    parser.add_argument(
+        "--napcat-parser",
+        choices=("json", "json5"),
+        default="json",
+        help="how NapCat's stack parses frames (json: JSON.parse; json5: JSON5.parse)",
+    )
+    parser.add_argument(
+        "--no-fanout", action="store_true", help="skip fan-out, idle memory and slow client"
+    )
     parser.add_argument("--clients", type=int, default=1000, help="fan-out WS clients")
     parser.add_argument("--messages", type=int, default=200, help="messages per fan-out burst")
     parser.add_argument("--fanout-rounds", type=int, default=4, help="bursts per server")
@@ -961,13 +1102,19 @@ def main(argv: Sequence[str] | None = None) -> None:
         return run_child(args.child, json.loads(args.spec))
     # SIGTERM unwinds through the finally blocks that stop the servers.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    napcat = Napcat(reason="--no-napcat") if args.no_napcat else prepare_napcat()
     print(
-        f"Catnest forward WS vs bare aiohttp; servers on CPU {SERVER_CPU}, load on CPU"
-        f" {LOAD_CPU}; round trips {args.duration:g}s x {args.rounds} rounds each;"
-        f" fan-out {args.fanout_rounds} bursts of {args.messages} messages each.",
+        f"Catnest forward WS vs raw aiohttp and NapCat's WS stack ({napcat.describe()},"
+        f" frames parsed with {args.napcat_parser}); servers on CPU {SERVER_CPU}, load on CPU"
+        f" {LOAD_CPU}; round trips {args.duration:g}s x {args.rounds} rounds each, interleaved;"
+        + (
+            " fan-out skipped."
+            if args.no_fanout
+            else f" fan-out {args.fanout_rounds} bursts of {args.messages} messages each."
+        ),
         flush=True,
     )
-    run_bench(args)
+    run_bench(args, napcat)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 from catnest.actions.context import ActionContext
@@ -20,20 +20,33 @@ from catnest.onebot.registry import Registry
 log = logging.getLogger("catnest.actions")
 
 
-async def run_action(
+def may_wait_long(registry: Registry[ActionContext], action: Any) -> bool:
+    """Whether a call may wait long enough that a connection should not hold the calls behind
+    it until it is answered: `_rate_limited` calls wait out their spacing."""
+    return isinstance(action, str) and action.endswith("_rate_limited")
+
+
+def run_action(
     registry: Registry[ActionContext], ctx: ActionContext, action: Any, params: Any, echo: Any
-) -> dict[str, Any]:
+) -> Awaitable[dict[str, Any]]:
     """Run one action call and return its envelope, recording it when traffic is watched.
 
     Never raises for the client's mistakes. Unexpected failures answer 1200 with a request id
     that the log line carries too, so an operator can find the stack trace without it ever
     reaching the wire. (One function, not three nested ones: every call of every bot comes
-    through here, and each coroutine layer costs as much as the recording.)
+    through here, and each coroutine layer costs as much as the recording: this returns the
+    coroutine to await rather than being one.)
     """
     if isinstance(action, str) and action.endswith("_rate_limited"):
-        async with _spaced(ctx):
-            return await _answer(registry, ctx, action, params, echo)
-    return await _answer(registry, ctx, action, params, echo)
+        return _spaced_answer(registry, ctx, action, params, echo)
+    return _answer(registry, ctx, action, params, echo)
+
+
+async def _spaced_answer(
+    registry: Registry[ActionContext], ctx: ActionContext, action: Any, params: Any, echo: Any
+) -> dict[str, Any]:
+    async with _spaced(ctx):
+        return await _answer(registry, ctx, action, params, echo)
 
 
 @contextlib.asynccontextmanager

@@ -16,6 +16,8 @@ import orjson
 from catnest.onebot.errors import BadParams
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+# orjson reads integer literals beyond u64 as floats: a float this large may have been one.
+_FLOAT_LIMIT = float(2**63)
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -66,20 +68,42 @@ def _scan(value: Any, max_depth: int) -> tuple[int, bool, bool]:
     return keys, bad_int, huge_float
 
 
-def _flat_keys(value: Any) -> int:
-    """The key count of an object of in-range scalars (most requests), else -1 (scan it)."""
+def _flat_keys(value: Any, nested: bool = True) -> int:
+    """The key count of an object of in-range scalars, or with such objects one level down
+    (a WS frame's `params`): most requests. -1 for anything else (scan it).
+
+    Written out flat (no helper calls, no generators): every request of every bot runs it.
+    """
     if type(value) is not dict:
         return -1
+    keys = len(value)
     for item in value.values():
         kind = type(item)
-        if kind is str or item is None or kind is bool:
+        if kind is str or kind is bool or item is None:
             continue
         if kind is int:
-            if not INT64_MIN <= item <= INT64_MAX:
-                return -1
-        elif kind is not float or abs(item) >= 2**63:
+            if INT64_MIN <= item <= INT64_MAX:
+                continue
             return -1
-    return len(value)
+        if kind is float:
+            if -_FLOAT_LIMIT < item < _FLOAT_LIMIT:
+                continue
+            return -1
+        if kind is not dict or not nested:
+            return -1
+        for inner in item.values():
+            inner_kind = type(inner)
+            if inner_kind is str or inner_kind is bool or inner is None:
+                continue
+            if inner_kind is int:
+                if INT64_MIN <= inner <= INT64_MAX:
+                    continue
+                return -1
+            if inner_kind is float and -_FLOAT_LIMIT < inner < _FLOAT_LIMIT:
+                continue
+            return -1
+        keys += len(item)
+    return keys
 
 
 def _path_of(value: Any, bad: Any) -> str:
@@ -112,7 +136,7 @@ def decode_object(data: bytes | str, *, max_depth: int = 64) -> dict[str, Any]:
         value = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise BadParams(f"invalid JSON: {_describe(exc)}") from None
-    flat = _flat_keys(value)
+    flat = _flat_keys(value, max_depth >= 2)
     keys, bad_int, huge_float = (flat, False, False) if flat >= 0 else _scan(value, max_depth)
     if bad_int or (huge_float and _check_integer_literals(_text(data))):
         path = _path_of(value, _out_of_range if bad_int else _huge)

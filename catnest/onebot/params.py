@@ -47,6 +47,9 @@ class CountRule:
         return self.limit if isinstance(self.limit, int) else int(getattr(limits, self.limit))
 
 
+_ABSENT = object()
+_DEFAULT_LIMITS = Limits()
+
 RecentCount = Annotated[int, CountRule("max_recent_contacts")]
 HistoryCount = Annotated[int, CountRule("max_history_count")]
 
@@ -69,12 +72,21 @@ def convert_params(params: dict[str, Any], struct: type[S], limits: Limits | Non
     """
     counted = _count_fields(struct)
     if counted:
-        present = [(name, rule) for name, rule in counted if name in params]
-        if present:
-            params = dict(params)  # the caller's params are recorded as they were sent
-            bounds = limits or Limits()
-            for name, rule in present:
-                params[name] = parse_count(params[name], name=name, maximum=rule.maximum(bounds))
+        checked: dict[str, Any] | None = None
+        bounds = limits or _DEFAULT_LIMITS
+        for name, rule in counted:
+            value = params.get(name, _ABSENT)
+            if value is _ABSENT:
+                continue
+            limit = rule.limit
+            maximum = limit if type(limit) is int else getattr(bounds, limit)  # type: ignore[arg-type]
+            if type(value) is int and 0 <= value <= maximum:
+                continue  # already what the handler gets
+            if checked is None:
+                checked = dict(params)  # the caller's params are recorded as they were sent
+            checked[name] = parse_count(value, name=name, maximum=maximum)
+        if checked is not None:
+            params = checked
     try:
         return msgspec.convert(params, struct, strict=False)
     except msgspec.ValidationError as exc:

@@ -24,6 +24,13 @@ async def read_body(request: BaseRequest, limit: int, seconds: float) -> bytes:
             raise BodyTooLarge
         if declared <= 0:
             return b""
+    content = request.content
+    if declared is not None and content.is_eof():
+        # The whole body came with the head (most requests): no wait, so no timer either.
+        body = content.read_nowait()
+        if len(body) != declared:
+            raise BodyIncomplete
+        return body
     async with asyncio.timeout(seconds):
         if declared is not None:
             try:

@@ -3,6 +3,12 @@
 Used by the forward WS server, NapCat-style WS on the HTTP port and the reverse WS client.
 A single writer task drains one bounded queue, so events keep their commit order and a
 connection that cannot keep up is closed instead of buffering without bound.
+
+Frames are answered in the order they arrive, each before the next is read: most answers wait
+for nothing (a cached read, a SQLite lookup) or briefly (a commit), and a task per frame cost a
+fifth of a round trip. Calls that may wait long (`_rate_limited` spacing, actions the
+dispatcher marks so) run in tasks of their own, at most `max_inflight_requests` at once, so
+they never hold up the calls behind them.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import orjson
 from aiohttp import ClientWebSocketResponse, WSMsgType, web
 
 from catnest.actions.context import ActionContext, MessageFormat
-from catnest.actions.dispatch import run_action
+from catnest.actions.dispatch import may_wait_long, run_action
 from catnest.limits import Limits
 from catnest.onebot import envelope
 from catnest.onebot.errors import ActionError, Retcode
@@ -121,14 +127,24 @@ class WsSession:
         async for msg in self._ws:
             if writer.done():
                 break
-            if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
-                # napcat-sdk sends every request as a binary frame of UTF-8 JSON. Each frame is
-                # answered in a task of its own: a slow send must not hold up a cheap read.
+            if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+                if msg.type == WSMsgType.ERROR:
+                    break
+                continue
+            # napcat-sdk sends every request as a binary frame of UTF-8 JSON.
+            call = self._call_of(msg.data)
+            if isinstance(call, dict):  # not a call at all: say why, at once
+                await self._reply(call)
+                continue
+            if may_wait_long(self._registry, call[0]):
                 await self._inflight.acquire()
-                task = loop.create_task(self._answer(msg.data))
+                task = loop.create_task(self._answer(*call))
                 self._tasks.add(task)
                 task.add_done_callback(self._done)
-            elif msg.type == WSMsgType.ERROR:
+                continue
+            try:
+                await self._answer(*call)
+            except (ConnectionError, RuntimeError):  # the socket is going: stop reading
                 break
 
     def _done(self, task: asyncio.Task[None]) -> None:
@@ -139,20 +155,22 @@ class WsSession:
             log.debug("bot %s: answering a frame failed", self._ctx.self_id,
                       exc_info=task.exception())  # fmt: skip
 
-    async def _answer(self, data: str | bytes) -> None:
+    def _call_of(self, data: str | bytes) -> tuple[Any, Any, Any] | dict[str, Any]:
+        """(action, params, echo) of a frame, or the envelope refusing it."""
         try:
             frame = decode_object(data, max_depth=self._limits.max_json_depth)
         except ActionError as exc:
-            reply = envelope.failed(exc.retcode, exc.message)
-        else:
-            echo = frame.get("echo")
-            wait = self._limiter[0].check(self._limiter[1]) if self._limiter else 0.0
-            if wait:
-                reply = envelope.failed(Retcode.BAD_REQUEST, rate_limited_message(wait), echo)
-            else:
-                reply = await run_action(
-                    self._registry, self._ctx, frame.get("action"), frame.get("params"), echo
-                )
+            return envelope.failed(exc.retcode, exc.message)
+        echo = frame.get("echo")
+        wait = self._limiter[0].check(self._limiter[1]) if self._limiter else 0.0
+        if wait:
+            return envelope.failed(Retcode.BAD_REQUEST, rate_limited_message(wait), echo)
+        return frame.get("action"), frame.get("params"), echo
+
+    async def _answer(self, action: Any, params: Any, echo: Any) -> None:
+        await self._reply(await run_action(self._registry, self._ctx, action, params, echo))
+
+    async def _reply(self, reply: dict[str, Any]) -> None:
         if not self._overflowed:
             data = orjson.dumps(reply)
             if self._writing or not self._out.empty():
